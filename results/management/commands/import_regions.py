@@ -1,0 +1,14 @@
+from results.management.csv_import import CsvImportCommand
+from results.services import regions_import
+
+
+class Command(CsvImportCommand):
+    help = (
+        "Import a Kemendagri region list: one `code,name` row per region, dotted (61.71.06) "
+        "or undotted (617106) codes; the level follows from the code. A renamed region is updated."
+    )
+    columns = "region: code,name"
+    updated_label = "renamed"
+
+    def run_import(self, rows, progress):
+        return regions_import(rows, progress=progress)

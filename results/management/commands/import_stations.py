@@ -1,0 +1,14 @@
+from results.management.csv_import import CsvImportCommand
+from results.services import stations_import
+
+
+class Command(CsvImportCommand):
+    help = (
+        "Import a TPS list: one `village code,TPS number,DPT` row per TPS. Regions must be "
+        "imported first; a TPS already there gets its DPT updated."
+    )
+    columns = "TPS: village code,TPS number,DPT"
+    updated_label = "DPT updated"
+
+    def run_import(self, rows, progress):
+        return stations_import(rows, progress=progress)

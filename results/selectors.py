@@ -1,0 +1,52 @@
+"""Shared reads of the results app, above all: what a user may see."""
+
+from django.db.models import Q
+
+from .models import Officer, PollingStation, Region, Tally
+
+AUDITORS = "Auditors"
+OFFICERS = "Officers"
+
+
+def user_region(user):
+    """The region an officer works in, or None for users not bound to one."""
+    try:
+        return user.officer.region
+    except (AttributeError, Officer.DoesNotExist):
+        return None
+
+
+def user_sees_everything(user):
+    """Superusers, and auditors not bound to a region, see the whole country."""
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user_region(user) is None and user.groups.filter(name=AUDITORS).exists()
+
+
+def scope_q(user, code_path):
+    """A filter keeping rows whose region code (at `code_path`) lies in the user's region."""
+    if user_sees_everything(user):
+        return Q()
+    region = user_region(user)
+    if region is None:
+        return Q(pk__in=[])
+    return Q(**{code_path: region.code}) | Q(**{f"{code_path}__startswith": f"{region.code}."})
+
+
+def regions_visible_to(user):
+    return Region.objects.filter(scope_q(user, "code"))
+
+
+def stations_visible_to(user):
+    return PollingStation.objects.filter(scope_q(user, "code")).select_related("village")
+
+
+def tallies_visible_to(user):
+    return Tally.objects.filter(scope_q(user, "station__code")).select_related("contest", "station")
+
+
+def user_may_access_station(user, station):
+    return stations_visible_to(user).filter(pk=station.pk).exists()
+

@@ -1,0 +1,255 @@
+"""Writes to the results app: region and TPS imports, C1 readings."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from . import codes
+from .models import Officer, PollingStation, Region, Tally
+from .selectors import AUDITORS, OFFICERS
+
+# Rows per INSERT: large enough to amortise round trips, small enough to stay
+# under SQLite's 32766 bound parameters (5 columns x 5000).
+BATCH_SIZE = 5000
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportRejected(Exception):
+    """The file has bad rows; nothing was written. `errors` is [(line, message)]."""
+
+    errors: list = field(default_factory=list)
+
+    def __str__(self):
+        return "\n".join(f"line {line}: {message}" for line, message in self.errors)
+
+
+def _cells(row, count, line, errors):
+    cells = [cell.strip() for cell in row]
+    if len(cells) != count:
+        errors.append((line, _("expected %(count)d columns, found %(found)d") % {"count": count, "found": len(cells)}))
+        return None
+    return cells
+
+
+def _is_header(row):
+    return bool(row) and not row[0].strip().replace(".", "").isdigit()
+
+
+def regions_import(rows, *, progress=None):
+    """Create or rename regions from `(line, [code, name])` rows.
+
+    Idempotent: a second run changes nothing; a renamed region keeps its row.
+    All rows are checked before anything is written; any bad row rejects the
+    whole file with every error and its line number.
+    """
+    parsed, errors = {}, []
+    for line, row in rows:
+        if progress:
+            progress(1)
+        if line == 1 and _is_header(row):
+            continue
+        cells = _cells(row, 2, line, errors)
+        if cells is None:
+            continue
+        raw_code, name = cells
+        try:
+            code = codes.normalize_region_code(raw_code)
+        except codes.CodeError as error:
+            errors.append((line, str(error)))
+            continue
+        if not name:
+            errors.append((line, _("region %(code)s has no name") % {"code": code}))
+        elif code in parsed:
+            errors.append((line, _("%(code)s is a duplicate of line %(first)d") % {"code": code, "first": parsed[code][1]}))
+        else:
+            parsed[code] = (name, line)
+
+    existing = {code: (pk, name) for code, pk, name in Region.objects.values_list("code", "id", "name")}
+    for code, (name, line) in parsed.items():
+        parent = codes.parent_code(code)
+        if parent and parent not in parsed and parent not in existing:
+            errors.append(
+                (line, _("%(code)s: parent region %(parent)s is neither in the file nor in the database")
+                 % {"code": code, "parent": parent})
+            )
+    if errors:
+        raise ImportRejected(sorted(errors))
+
+    summary = ImportSummary()
+    with transaction.atomic():
+        for level in Region.Level.values:
+            new = [
+                Region(code=code, name=name, level=level)
+                for code, (name, _line) in parsed.items()
+                if code not in existing and codes.region_level(code) == level
+            ]
+            if not new:
+                continue
+            # Parents are one level up: created by the previous pass or already there.
+            parent_ids = dict(Region.objects.filter(level=level - 1).values_list("code", "id"))
+            for region in new:
+                region.parent_id = parent_ids.get(codes.parent_code(region.code))
+            Region.objects.bulk_create(new, batch_size=BATCH_SIZE)
+            summary.created += len(new)
+        # Matched by code, so a renamed region keeps its row.
+        renamed = [
+            Region(id=existing[code][0], code=code, name=name)
+            for code, (name, _line) in parsed.items()
+            if code in existing and existing[code][1] != name
+        ]
+        Region.objects.bulk_update(renamed, ["name"], batch_size=BATCH_SIZE)
+        summary.updated = len(renamed)
+        summary.unchanged = len(parsed) - summary.created - summary.updated
+    return summary
+
+
+def stations_import(rows, *, progress=None):
+    """Create TPS or update their DPT from `(line, [village code, TPS number, DPT])` rows.
+
+    Streams the file in batches inside one transaction, so a national list
+    (820,000 TPS) fits in memory; a bad row anywhere rolls everything back.
+    """
+    villages = dict(Region.objects.filter(level=Region.Level.VILLAGE).values_list("code", "id"))
+    seen, errors, summary = {}, [], ImportSummary()
+    batch = []
+
+    def write(batch):
+        existing = dict(
+            PollingStation.objects.filter(code__in=[station.code for station in batch]).values_list("code", "dpt")
+        )
+        new = [station for station in batch if station.code not in existing]
+        changed = [station for station in batch if station.code in existing and existing[station.code] != station.dpt]
+        PollingStation.objects.bulk_create(new, batch_size=BATCH_SIZE)
+        if changed:
+            PollingStation.objects.bulk_create(
+                changed, update_conflicts=True, unique_fields=["code"], update_fields=["dpt"], batch_size=BATCH_SIZE
+            )
+        summary.created += len(new)
+        summary.updated += len(changed)
+        summary.unchanged += len(batch) - len(new) - len(changed)
+
+    with transaction.atomic():
+        for line, row in rows:
+            if progress:
+                progress(1)
+            if line == 1 and _is_header(row):
+                continue
+            cells = _cells(row, 3, line, errors)
+            if cells is None:
+                continue
+            raw_village, raw_number, raw_dpt = cells
+            try:
+                village = codes.normalize_region_code(raw_village)
+            except codes.CodeError as error:
+                errors.append((line, str(error)))
+                continue
+            if village not in villages:
+                errors.append((line, _("unknown village %(code)s: import the regions first") % {"code": village}))
+                continue
+            if not raw_number.isdigit() or not 1 <= int(raw_number) <= 999:
+                errors.append((line, _("TPS number “%(number)s” is not a number from 1 to 999") % {"number": raw_number}))
+                continue
+            if not raw_dpt.isdigit():
+                errors.append((line, _("DPT “%(dpt)s” is not a whole number") % {"dpt": raw_dpt}))
+                continue
+            code = codes.station_code(village, int(raw_number))
+            if code in seen:
+                errors.append((line, _("TPS %(code)s is a duplicate of line %(first)d") % {"code": code, "first": seen[code]}))
+                continue
+            seen[code] = line
+            if errors:
+                continue  # keep checking the rest of the file, write nothing more
+            batch.append(PollingStation(code=code, village_id=villages[village], number=int(raw_number), dpt=int(raw_dpt)))
+            if len(batch) >= BATCH_SIZE:
+                write(batch)
+                batch = []
+        if errors:
+            # Raising inside atomic() rolls back the batches already written.
+            raise ImportRejected(errors)
+        if batch:
+            write(batch)
+    return summary
+
+
+def tally_revision_add(*, revision, entered_by):
+    """Append a reading to its C1 form; the readings before it stay as they were."""
+    if revision.pk is not None:
+        raise ValueError("C1 readings are append-only; add a new reading instead")
+    with transaction.atomic():
+        # The row lock serialises numbering when two officers save at once.
+        tally = Tally.objects.select_for_update().get(pk=revision.tally_id)
+        revision.number = (tally.revisions.aggregate(last=Max("number"))["last"] or 0) + 1
+        revision.entered_by = entered_by
+        revision.save()
+    return revision
+
+
+# What each role may do in the admin; the region an officer may do it in is
+# the Officer row, enforced by the admin's querysets and the services.
+ROLE_PERMISSIONS = {
+    OFFICERS: [
+        "results.view_region",
+        "results.view_pollingstation",
+        "results.view_election",
+        "results.view_contest",
+        "results.view_candidate",
+        "results.view_tally",
+        "results.view_tallyrevision",
+        "results.add_tallyrevision",
+        "uploads.view_scan",
+        "uploads.add_scan",
+        "uploads.view_bulkupload",
+        "uploads.add_bulkupload",
+    ],
+    AUDITORS: [
+        f"{app}.view_{model}"
+        for app, models in {
+            "results": ["region", "pollingstation", "election", "contest", "candidate", "tally", "tallyrevision", "officer"],
+            "uploads": ["scan", "bulkupload"],
+        }.items()
+        for model in models
+    ],
+}
+
+
+def roles_sync():
+    """Create the Officers and Auditors groups with exactly their permissions."""
+    groups = {}
+    for name, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        wanted = [perm.split(".") for perm in perms]
+        query = Permission.objects.none()
+        for app_label, codename in wanted:
+            query |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(query)
+        groups[name] = group
+    return groups
+
+
+def officer_create(*, username, region, auditor=False, password=None, email=""):
+    """An admin account bound to one region: an officer, or a read-only auditor."""
+    User = get_user_model()
+    groups = roles_sync()
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+        user.is_staff = True
+        if password:
+            user.set_password(password)
+        elif created:
+            user.set_unusable_password()
+        user.save()
+        user.groups.add(groups[AUDITORS if auditor else OFFICERS])
+        if region is not None:
+            Officer.objects.update_or_create(user=user, defaults={"region": region})
+    return user
