@@ -70,7 +70,7 @@ class RuleFailure:
     @property
     def message(self):
         shown = {
-            key: number_format(value, force_grouping=True) if isinstance(value, int) else value
+            key: number_format(value, force_grouping=True) if isinstance(value, (int, Decimal)) else value
             for key, value in self.params.items()
         }
         return str(self.template) % shown
@@ -189,7 +189,7 @@ def c1_failures(numbers, *, max_voters_per_station, reserve_share):
             "votes_within_dpt_and_reserve",
             _("Total votes %(total)s exceed the DPT plus %(share)s%% reserve (%(ceiling)s)."),
             total=numbers.total_votes,
-            share=str(reserve_share),
+            share=Decimal(reserve_share),
             ceiling=ceiling,
         )
     for ballot_number, votes in sorted(numbers.candidate_votes.items()):

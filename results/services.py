@@ -1,16 +1,20 @@
 """Writes to the results app: region and TPS imports, C1 readings."""
 
+import logging
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from . import codes
 from .models import Officer, PollingStation, Region, Tally
-from .selectors import AUDITORS, OFFICERS
+from .selectors import AUDITORS, OFFICERS, user_may_access_station
+
+security_log = logging.getLogger("kpuportal.security")
 
 # Rows per INSERT: large enough to amortise round trips, small enough to stay
 # under SQLite's 32766 bound parameters (5 columns x 5000).
@@ -182,6 +186,13 @@ def stations_import(rows, *, progress=None):
     return summary
 
 
+def station_access_require(*, user, station):
+    """Refuse, and log, any attempt to act on a TPS outside the user's region."""
+    if not user_may_access_station(user, station):
+        security_log.warning("refused: user %s acted on TPS %s outside their region", user.username, station.code)
+        raise PermissionDenied(_("TPS %(code)s is outside your region.") % {"code": station.code})
+
+
 def tally_revision_add(*, revision, entered_by):
     """Append a reading to its C1 form; the readings before it stay as they were."""
     if revision.pk is not None:
@@ -209,14 +220,15 @@ ROLE_PERMISSIONS = {
         "results.add_tallyrevision",
         "uploads.view_scan",
         "uploads.add_scan",
-        "uploads.view_bulkupload",
-        "uploads.add_bulkupload",
+        "uploads.view_uploadbatch",
+        "uploads.add_uploadbatch",
+        "uploads.view_batchfile",
     ],
     AUDITORS: [
         f"{app}.view_{model}"
         for app, models in {
             "results": ["region", "pollingstation", "election", "contest", "candidate", "tally", "tallyrevision", "officer"],
-            "uploads": ["scan", "bulkupload"],
+            "uploads": ["scan", "uploadbatch", "batchfile"],
         }.items()
         for model in models
     ],

@@ -1,6 +1,23 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import PollingStationFactory, RegionFactory
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Tests read messages in English; the Indonesian ones (the default) are tested on their own."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Production serves hashed names from collectstatic's manifest; tests run without collecting."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

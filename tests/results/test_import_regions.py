@@ -122,3 +122,12 @@ def test_a_missing_or_binary_file_is_a_clear_error(tmp_path):
     binary.write_bytes(b"\xff\xd8\xff\xe0JFIF\x00\x01")
     with pytest.raises(CommandError, match="not UTF-8"):
         call_command("import_regions", str(binary))
+
+
+@pytest.mark.django_db
+def test_errors_are_in_indonesian_by_default(tmp_path):
+    from django.utils import translation
+
+    with translation.override("id"), pytest.raises(CommandError) as error:
+        run(tmp_path, LADDER + "61.72.01,Orphan\n")
+    assert "induk" in str(error.value) or "wilayah induk" in str(error.value)

@@ -1,0 +1,106 @@
+"""Settings come from the environment; each case runs in a fresh interpreter."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+from kpuportal.celery import app
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "database": settings.DATABASES["default"]["ENGINE"],
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "storage": settings.STORAGES["default"]["BACKEND"],
+    "eager": app.conf.task_always_eager,
+    "broker": app.conf.broker_url,
+    "acks_late": app.conf.task_acks_late,
+}))
+"""
+
+
+def run(env, *args):
+    clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "kpuportal.settings", **env}
+    return subprocess.run(args, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def probe(env):
+    result = run(env, sys.executable, "-c", PROBE)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_nothing_set_but_a_key_means_the_embedded_defaults(tmp_path):
+    found = probe({"DJANGO_SECRET_KEY": "k", "KPU_DATA_DIR": str(tmp_path)})
+    assert found == {
+        "debug": False,
+        "database": "django.db.backends.sqlite3",
+        "cache": "django.core.cache.backends.locmem.LocMemCache",
+        "storage": "django.core.files.storage.FileSystemStorage",
+        "eager": True,
+        "broker": "",
+        "acks_late": True,
+    }
+
+
+def test_service_urls_switch_to_postgres_redis_a_worker_and_s3(tmp_path):
+    found = probe(
+        {
+            "DJANGO_SECRET_KEY": "k",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/kpuportal",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "AWS_STORAGE_BUCKET_NAME": "scans",
+        }
+    )
+    assert found["database"] == "django.db.backends.postgresql"
+    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["storage"] == "storages.backends.s3.S3Storage"
+    assert found["eager"] is False
+    assert found["broker"] == "redis://127.0.0.1:6379/3"
+
+
+def test_a_development_run_needs_no_key():
+    assert probe({"DJANGO_DEBUG": "1"})["debug"] is True
+
+
+def test_without_debug_a_missing_secret_key_is_an_error():
+    result = run({}, sys.executable, "-c", PROBE)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_a_misspelt_boolean_is_an_error_not_false():
+    result = run({"DJANGO_SECRET_KEY": "k", "DJANGO_DEBUG": "ture"}, sys.executable, "-c", PROBE)
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG='ture'" in result.stderr
+
+
+def test_production_cannot_run_in_debug():
+    result = run({"DJANGO_SECRET_KEY": "k", "DJANGO_DEBUG": "1", "KPU_PRODUCTION": "1"}, sys.executable, "-c", PROBE)
+    assert "KPU_PRODUCTION=1 cannot run with DJANGO_DEBUG=1" in result.stderr
+
+
+def test_production_mode_passes_the_deploy_check_without_warnings(tmp_path):
+    result = run(
+        {
+            "KPU_PRODUCTION": "1",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "results.example.org",
+            "KPU_DATA_DIR": str(tmp_path),
+        },
+        sys.executable,
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,175 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from results.admin import RegencyFilter, RegionScopedAdmin
+from results.selectors import user_sees_everything
+
+from .forms import BulkUploadForm, FormPagesUploadForm
+from .models import BatchFile, Scan, UploadBatch
+from .services import UploadRefused, upload_bulk, upload_form_pages
+
+
+def _thumbnail(scan):
+    if scan is None or not scan.thumbnail:
+        return "-"
+    return format_html('<img src="{}" alt="" loading="lazy" style="max-width:80px;max-height:113px">', scan.thumbnail.url)
+
+
+@admin.register(Scan)
+class ScanAdmin(RegionScopedAdmin):
+    region_code_path = "tally__station__code"
+    list_display = ["preview", "tally", "page", "status", "rejection_reason", "uploaded_by", "uploaded_at"]
+    list_filter = ["status", RegencyFilter, "tally__contest"]
+    list_select_related = ["tally__station__village", "tally__contest", "uploaded_by"]
+    search_fields = ["tally__station__code", "sha256", "original_name"]
+    readonly_fields = [field.name for field in Scan._meta.fields] + ["preview_large"]
+    show_full_result_count = False
+
+    @admin.display(description=_("scan"))
+    def preview(self, scan):
+        return _thumbnail(scan)
+
+    @admin.display(description=_("web rendition"))
+    def preview_large(self, scan):
+        if not scan.web:
+            return "-"
+        return format_html('<a href="{}"><img src="{}" alt="" style="max-width:320px"></a>', scan.web.url, scan.thumbnail.url)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="uploads_scan_upload"),
+            path("bulk-upload/", self.admin_site.admin_view(self.bulk_upload_view), name="uploads_scan_bulk_upload"),
+        ] + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:uploads_scan_upload")
+
+    def _upload_page(self, request, form_class, title, upload):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = form_class(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                batch = upload(form.cleaned_data, request.user)
+            except (PermissionDenied, UploadRefused) as refused:
+                form.add_error(None, getattr(refused, "reason", None) or str(refused))
+            else:
+                messages.success(request, _("Upload received. The report below shows each file."))
+                return redirect("admin:uploads_uploadbatch_change", batch.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "opts": self.opts,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/uploads/scan/upload.html", context)
+
+    def upload_view(self, request):
+        def upload(data, user):
+            return upload_form_pages(
+                contest=data["contest"],
+                station=data["station"],
+                files=[(file.name, file.read()) for file in data["files"]],
+                first_page=data["first_page"],
+                uploaded_by=user,
+            )
+
+        return self._upload_page(request, FormPagesUploadForm, _("Upload the pages of one C1 form"), upload)
+
+    def bulk_upload_view(self, request):
+        def upload(data, user):
+            # A generator: each file is read only when its turn comes.
+            files = ((file.name, file.read()) for file in data["files"])
+            return upload_bulk(contest=data["contest"], files=files, uploaded_by=user)
+
+        return self._upload_page(request, BulkUploadForm, _("Bulk upload of C1 scans"), upload)
+
+
+class BatchFileInline(admin.TabularInline):
+    model = BatchFile
+    fields = ["name", "outcome", "reason", "scan_status", "preview"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("scan__tally__station")
+
+    @admin.display(description=_("scan status"))
+    def scan_status(self, batch_file):
+        if batch_file.scan is None:
+            return "-"
+        scan = batch_file.scan
+        status = scan.get_status_display()
+        return f"{status}: {scan.rejection_reason}" if scan.rejection_reason else status
+
+    @admin.display(description=_("scan"))
+    def preview(self, batch_file):
+        return _thumbnail(batch_file.scan)
+
+
+def _progress_counts(batch):
+    return batch.files.aggregate(
+        files=Count("id"),
+        rejected=Count("id", filter=Q(outcome=BatchFile.Outcome.REJECTED) | Q(scan__status=Scan.Status.REJECTED)),
+        ready=Count("id", filter=Q(scan__status=Scan.Status.READY)),
+        waiting=Count("id", filter=Q(scan__status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING])),
+    )
+
+
+@admin.register(UploadBatch)
+class UploadBatchAdmin(admin.ModelAdmin):
+    """The upload report: one line per file, and how far ingestion has come."""
+
+    list_display = ["uploaded_at", "uploaded_by", "contest", "progress"]
+    list_select_related = ["uploaded_by", "contest"]
+    readonly_fields = ["contest", "uploaded_by", "uploaded_at", "progress"]
+    inlines = [BatchFileInline]
+
+    def get_queryset(self, request):
+        batches = super().get_queryset(request)
+        if user_sees_everything(request.user):
+            return batches
+        return batches.filter(uploaded_by=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, batch):
+        counts = _progress_counts(batch)
+        done = counts["ready"] + counts["rejected"]
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {}',
+            done,
+            counts["files"],
+            _("%(ready)d ready, %(rejected)d rejected, %(waiting)d waiting, of %(files)d files") % counts,
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        batch = self.get_object(request, object_id)
+        waiting = _progress_counts(batch)["waiting"] if batch else 0
+        extra_context = {**(extra_context or {}), "waiting": waiting, "upload_url": reverse("admin:uploads_scan_upload")}
+        return super().change_view(request, object_id, form_url, extra_context)
