@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/kpuportal
+# The worker tests start and stop a redis-server of their own on this port.
+TEST_BROKER_URL ?= redis://127.0.0.1:6391/0
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # A clean environment: embedded defaults unless a variable below says otherwise.
 CLEAN_ENV := env -i PATH="$(PATH)" HOME="$(HOME)" LANG=C.UTF-8 TERM="$(TERM)"
@@ -34,4 +36,4 @@ test: install services
 	$(TEST_ENV) KPU_DATA_DIR=$$(mktemp -d) $(PY) -m pytest -m "not worker and not postgres" $(PYTEST_ARGS)
 	@echo "== Pass 2 of 2: PostgreSQL, Redis cache, real Celery worker processes on a Redis broker."
 	$(TEST_ENV) KPU_DATA_DIR=$$(mktemp -d) DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		CELERY_TASK_ALWAYS_EAGER=1 $(PY) -m pytest $(PYTEST_ARGS)
+		CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=1 $(PY) -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.utils import translation
 
 from tests.factories import PollingStationFactory, RegionFactory
@@ -9,6 +10,12 @@ def english():
     """Tests read messages in English; the Indonesian ones (the default) are tested on their own."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def client():
+    """A browser that asks for English; without the header pages come in Indonesian."""
+    return Client(headers={"accept-language": "en"})
 
 
 @pytest.fixture(autouse=True)

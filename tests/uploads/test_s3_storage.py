@@ -1,0 +1,100 @@
+"""Scans on an S3-compatible bucket: a real S3-protocol server (moto's) on loopback."""
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from results.models import Tally
+from tests.uploads import images
+from uploads.models import Scan
+from uploads.services import scan_store
+
+BUCKET = "kpu-scans"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(endpoint, timeout=1)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail("moto_server did not start")
+            time.sleep(0.2)
+    yield endpoint
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture
+def bucket(settings, s3_endpoint):
+    credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+    client = boto3.client("s3", endpoint_url=s3_endpoint, **credentials)
+    client.create_bucket(Bucket=BUCKET)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET,
+                "endpoint_url": s3_endpoint,
+                "access_key": "test",
+                "secret_key": "test",
+                "region_name": "us-east-1",
+                "file_overwrite": False,
+                "querystring_auth": False,
+            },
+        },
+    }
+    yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def test_raw_file_and_renditions_land_in_the_bucket(kalbar, contest, officer, bucket, django_capture_on_commit_callbacks):
+    tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
+    data = images.photo_with_gps_rotated()
+    with django_capture_on_commit_callbacks(execute=True):
+        scan, created = scan_store(data=data, original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.READY
+    keys = {item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert keys == {scan.raw.name, scan.web.name, scan.thumbnail.name}
+    assert bucket.get_object(Bucket=BUCKET, Key=scan.raw.name)["Body"].read() == data
+    assert scan.thumbnail.url.startswith(f"{bucket.meta.endpoint_url}/{BUCKET}/scans/thumbnail/")
+
+
+def test_a_raw_object_already_in_the_bucket_is_not_overwritten(kalbar, contest, officer, bucket, django_capture_on_commit_callbacks):
+    tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
+    data = images.jpeg()
+    with django_capture_on_commit_callbacks(execute=True):
+        scan, _created = scan_store(data=data, original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
+    first = bucket.head_object(Bucket=BUCKET, Key=scan.raw.name)["LastModified"]
+    time.sleep(1.1)
+    Scan.objects.all().delete()  # as if the row were lost while the object stayed
+    with django_capture_on_commit_callbacks(execute=True):
+        again, created = scan_store(data=data, original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
+    assert created and again.raw.name == scan.raw.name
+    assert bucket.head_object(Bucket=BUCKET, Key=scan.raw.name)["LastModified"] == first

@@ -1,0 +1,231 @@
+"""End to end on real processes: a Celery worker, a Redis broker, PostgreSQL shared with the worker.
+
+The broker is a redis-server of the test's own on CELERY_BROKER_URL's port, so
+that it can be stopped and started again without touching anything else.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.urls import reverse
+from PIL import Image
+
+from kpuportal.celery import app
+from tests.uploads import images
+from uploads.models import BatchFile, Scan
+from uploads.services import scans_sweep, upload_bulk
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+class Broker:
+    """A redis-server we own, on the port CELERY_BROKER_URL names."""
+
+    def __init__(self, url):
+        parsed = urlparse(url)
+        if parsed.scheme != "redis" or parsed.hostname not in ("127.0.0.1", "localhost"):
+            pytest.fail(f"worker tests need CELERY_BROKER_URL on a loopback redis port of their own, not {url!r}")
+        self.port = parsed.port
+        self.directory = tempfile.mkdtemp(prefix="kpu-broker-")
+        self.process = None
+
+    def ping(self):
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+        return result.stdout.strip() == "PONG"
+
+    def start(self):
+        if self.ping():
+            pytest.fail(f"port {self.port} already has a redis-server the tests do not own")
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self.ping, "the broker to answer", timeout=10)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+        wait_for(lambda: not self.ping(), "the broker to stop", timeout=10)
+
+
+def wait_for(condition, what, timeout=60, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def broker():
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: run deploy/install.sh")
+    broker = Broker(django_settings.CELERY_BROKER_URL)
+    broker.start()
+    yield broker
+    if broker.process and broker.process.poll() is None:
+        broker.stop()
+    shutil.rmtree(broker.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def workers(broker, media_root, tmp_path):
+    """Starts real worker processes; tasks published here go to them, not eagerly."""
+    db = connection.settings_dict
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SECRET_KEY": "worker-tests",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "KPU_MEDIA_ROOT": str(media_root),
+        "KPU_DATA_DIR": str(tmp_path),
+    }
+    started = []
+
+    def start():
+        log = tmp_path / f"worker-{len(started)}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kpuportal", "worker", "--pool", "prefork", "--concurrency", "1",
+             "--without-mingle", "--without-gossip", "--loglevel", "INFO", "--hostname", f"test{len(started)}@%h"],
+            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        started.append(process)
+        wait_for(lambda: "ready." in log.read_text() or process.poll() is not None, "the worker to start", timeout=60)
+        assert process.poll() is None, log.read_text()
+        process.log = log
+        return process
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield start
+    app.conf.task_always_eager = eager
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def statuses():
+    return list(Scan.objects.order_by("pk").values_list("status", flat=True))
+
+
+def all_final():
+    return all(status in (Scan.Status.READY, Scan.Status.REJECTED) for status in statuses())
+
+
+def test_an_upload_in_the_admin_becomes_ready_on_a_real_worker(kalbar, contest, officer, client, workers):
+    workers()
+    client.force_login(officer)
+    response = client.post(
+        reverse("admin:uploads_scan_upload"),
+        {
+            "contest": contest.pk,
+            "station": kalbar["tps_bansir_laut_1"].pk,
+            "first_page": 1,
+            "files": [SimpleUploadedFile("c1-hal1.jpg", images.photo_with_gps_rotated())],
+        },
+    )
+    assert response.status_code == 302
+    wait_for(lambda: statuses() == [Scan.Status.READY], "the scan to be ready")
+    scan = Scan.objects.get()
+    assert (scan.width, scan.height) == (100, 200)
+    with default_storage.open(scan.web.name) as web:
+        assert Image.open(web).size == (100, 200)
+    assert default_storage.exists(scan.thumbnail.name)
+
+
+def test_bad_files_are_rejected_and_the_worker_lives_on(kalbar, contest, officer, workers):
+    worker = workers()
+    bad = {
+        "61.71.06.1001.001-1.jpg": b"",
+        "61.71.06.1001.001-2.jpg": images.truncated_jpeg(),
+        "61.71.06.1001.001-3.jpg": images.TEXT,
+        "61.71.06.1001.001-4.png": images.HTML,
+        "61.71.06.1001.001-5.png": images.SVG,
+        "61.71.06.1001.001-6.png": images.png_declaring(50_000, 50_000),
+        "61.71.06.1001.001-7.tif": images.multipage_tiff(3),
+        "61.71.06.1001.001-8.jpg": images.encoded("BMP"),
+    }
+    batch = upload_bulk(contest=contest, files=list(bad.items()), uploaded_by=officer)
+    wait_for(all_final, "every scan to be ingested")
+    assert worker.poll() is None
+    assert batch.files.get(name="61.71.06.1001.001-1.jpg").outcome == BatchFile.Outcome.REJECTED
+    reasons = dict(Scan.objects.values_list("original_name", "rejection_reason"))
+    assert set(Scan.objects.values_list("status", flat=True)) == {Scan.Status.REJECTED}
+    assert "truncated" in reasons["61.71.06.1001.001-2.jpg"]
+    assert "too many pixels" in reasons["61.71.06.1001.001-6.png"]
+    assert "3 pages" in reasons["61.71.06.1001.001-7.tif"]
+    # The same worker still ingests a good scan afterwards.
+    upload_bulk(contest=contest, files=[("61.71.06.1001.002-1.jpg", images.jpeg())], uploaded_by=officer)
+    wait_for(lambda: Scan.objects.filter(status=Scan.Status.READY).count() == 1, "the good scan to be ready")
+
+
+def noisy_scan(seed):
+    noise = Image.effect_noise((2480, 3508), 40 + seed).convert("RGB")
+    from io import BytesIO
+
+    out = BytesIO()
+    noise.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def test_a_worker_killed_mid_task_loses_no_scan(kalbar, contest, officer, workers):
+    worker = workers()
+    files = [(f"61.71.06.1001.{1 + n // 5:03d}-{1 + n % 5}.jpg", noisy_scan(n)) for n in range(10)]
+    upload_bulk(contest=contest, files=files, uploaded_by=officer)
+    wait_for(lambda: Scan.Status.PROCESSING in statuses(), "a scan to be in processing", interval=0.01)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    assert not all_final(), "the worker finished everything before it was killed"
+
+    workers()
+    assert scans_sweep(older_than=timedelta(0)) > 0
+    wait_for(all_final, "every scan to be ingested after the restart", timeout=120)
+    assert set(statuses()) == {Scan.Status.READY}
+    assert len(statuses()) == 10
+
+
+def test_an_upload_while_the_broker_is_down_is_ready_after_recovery(kalbar, contest, officer, client, broker, workers):
+    broker.stop()
+    try:
+        client.force_login(officer)
+        started = time.monotonic()
+        response = client.post(
+            reverse("admin:uploads_scan_upload"),
+            {
+                "contest": contest.pk,
+                "station": kalbar["tps_bansir_laut_2"].pk,
+                "first_page": 1,
+                "files": [SimpleUploadedFile("c1.jpg", images.jpeg())],
+            },
+        )
+        assert response.status_code == 302
+        assert time.monotonic() - started < 30
+        scan = Scan.objects.get()
+        assert scan.status == Scan.Status.RECEIVED
+        assert default_storage.exists(scan.raw.name)
+    finally:
+        broker.start()
+    workers()
+    assert scans_sweep(older_than=timedelta(0)) == 1
+    wait_for(lambda: statuses() == [Scan.Status.READY], "the scan to be ready after the broker came back")
