@@ -18,11 +18,14 @@ from .services import UploadRefused, upload_bulk, upload_form_pages
 def _thumbnail(scan):
     if scan is None or not scan.thumbnail:
         return "-"
-    return format_html('<img src="{}" alt="" loading="lazy" style="max-width:80px;max-height:113px">', scan.thumbnail.url)
+    return format_html('<img class="scan-thumbnail" src="{}" alt="" loading="lazy">', scan.thumbnail.url)
 
 
 @admin.register(Scan)
 class ScanAdmin(RegionScopedAdmin):
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
     region_code_path = "tally__station__code"
     list_display = ["preview", "tally", "page", "status", "rejection_reason", "uploaded_by", "uploaded_at"]
     list_filter = ["status", RegencyFilter, "tally__contest"]
@@ -39,7 +42,7 @@ class ScanAdmin(RegionScopedAdmin):
     def preview_large(self, scan):
         if not scan.web:
             return "-"
-        return format_html('<a href="{}"><img src="{}" alt="" style="max-width:320px"></a>', scan.web.url, scan.thumbnail.url)
+        return format_html('<a href="{}"><img class="scan-web" src="{}" alt=""></a>', scan.web.url, scan.web.url)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -137,6 +140,9 @@ def _progress_counts(batch):
 class UploadBatchAdmin(admin.ModelAdmin):
     """The upload report: one line per file, and how far ingestion has come."""
 
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
+
     list_display = ["uploaded_at", "uploaded_by", "contest", "progress"]
     list_select_related = ["uploaded_by", "contest"]
     readonly_fields = ["contest", "uploaded_by", "uploaded_at", "progress"]
@@ -162,7 +168,7 @@ class UploadBatchAdmin(admin.ModelAdmin):
         counts = _progress_counts(batch)
         done = counts["ready"] + counts["rejected"]
         return format_html(
-            '<progress value="{}" max="{}"></progress> {}',
+            '<progress class="upload-progress" value="{}" max="{}"></progress> {}',
             done,
             counts["files"],
             _("%(ready)d ready, %(rejected)d rejected, %(waiting)d waiting, of %(files)d files") % counts,
