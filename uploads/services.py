@@ -31,6 +31,9 @@ SCAN_FILE_NAME = re.compile(r"^(?P<code>[0-9.]+)[-_](?P<page>\d{1,2})\.(?P<exten
 SCAN_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "tif", "tiff"}
 # A zip may hold a whole district's forms, not a whole province's.
 ZIP_MAX_MEMBERS = 2000
+# A file that kills the worker every time (a decoder crash) must not be
+# redelivered forever: after this many claims it is rejected.
+INGEST_MAX_ATTEMPTS = 5
 
 
 class UploadRefused(Exception):
@@ -253,6 +256,15 @@ def scan_ingest(*, scan_id):
     if not claimed:
         return  # already ready or rejected, or gone
     scan = Scan.objects.get(pk=scan_id)
+    if scan.attempts > INGEST_MAX_ATTEMPTS:
+        _set_status(
+            scan_id,
+            Scan.Status.REJECTED,
+            rejection_reason=_("The scan could not be processed. Scan or photograph the page again."),
+            processed_at=timezone.now(),
+        )
+        log.error("scan %s: rejected after %d ingest attempts", scan_id, scan.attempts - 1)
+        return
     with default_storage.open(scan.raw.name, "rb") as handle:
         data = handle.read()
     if sha256_hex(data) != scan.sha256:

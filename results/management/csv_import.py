@@ -4,6 +4,9 @@ import csv
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from results.services import ImportRejected
@@ -16,7 +19,7 @@ class CsvImportCommand(BaseCommand):
     """Subclasses name the service that takes `(line, cells)` rows and what a row holds."""
 
     columns = ""
-    updated_label = "updated"
+    updated_label = _lazy("updated")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help=f"CSV file, one row per {self.columns}; a header row is optional")
@@ -36,18 +39,31 @@ class CsvImportCommand(BaseCommand):
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from error
         except UnicodeDecodeError as error:
-            raise CommandError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start})") from error
+            raise CommandError(
+                _("%(file)s: not UTF-8 text (%(reason)s at byte %(byte)d)")
+                % {"file": file, "reason": error.reason, "byte": error.start}
+            ) from error
         except csv.Error as error:
-            raise CommandError(f"{file}: not a readable CSV file ({error})") from error
+            raise CommandError(_("%(file)s: not a readable CSV file (%(error)s)") % {"file": file, "error": error}) from error
         except ImportRejected as rejected:
             shown = "\n".join(f"{file}:{line}: {message}" for line, message in rejected.errors[:ERRORS_SHOWN])
             more = len(rejected.errors) - ERRORS_SHOWN
             if more > 0:
-                shown += f"\n... and {more} more"
-            raise CommandError(
-                f"{shown}\n{file}: {len(rejected.errors)} bad row(s), nothing was imported."
-            ) from rejected
+                shown += "\n" + _("... and %(more)d more") % {"more": more}
+            count = len(rejected.errors)
+            verdict = ngettext(
+                "%(file)s: %(count)d bad row, nothing was imported.",
+                "%(file)s: %(count)d bad rows, nothing was imported.",
+                count,
+            ) % {"file": file, "count": count}
+            raise CommandError(f"{shown}\n{verdict}") from rejected
         self.stdout.write(
-            f"{file}: {summary.created} created, {summary.updated} {self.updated_label}, "
-            f"{summary.unchanged} unchanged, 0 rejected."
+            _("%(file)s: %(created)d created, %(updated)d %(updated_label)s, %(unchanged)d unchanged, 0 rejected.")
+            % {
+                "file": file,
+                "created": summary.created,
+                "updated": summary.updated,
+                "updated_label": self.updated_label,
+                "unchanged": summary.unchanged,
+            }
         )

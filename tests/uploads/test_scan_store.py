@@ -112,3 +112,21 @@ def test_a_tps_outside_the_contest_region_is_refused(kalbar, officer):
             contest=singkawang_mayor, station=kalbar["tps_bansir_laut_1"], files=[("a.jpg", images.jpeg())], uploaded_by=officer
         )
     assert Scan.objects.count() == 0
+
+
+def test_a_scan_that_keeps_killing_its_worker_is_rejected_not_retried_forever(tally, officer, django_capture_on_commit_callbacks):
+    from uploads.services import INGEST_MAX_ATTEMPTS, scan_ingest
+
+    with django_capture_on_commit_callbacks(execute=False):
+        scan, _created = scan_store(data=images.jpeg(), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer)
+    # As if each earlier claim had died with its worker before finishing.
+    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.PROCESSING, attempts=INGEST_MAX_ATTEMPTS - 1)
+    scan_ingest(scan_id=scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.READY
+
+    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.PROCESSING, attempts=INGEST_MAX_ATTEMPTS)
+    scan_ingest(scan_id=scan.pk)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.REJECTED
+    assert "could not be processed" in scan.rejection_reason

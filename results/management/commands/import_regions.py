@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from results.management.csv_import import CsvImportCommand
 from results.services import regions_import
 
@@ -8,7 +10,7 @@ class Command(CsvImportCommand):
         "or undotted (617106) codes; the level follows from the code. A renamed region is updated."
     )
     columns = "region: code,name"
-    updated_label = "renamed"
+    updated_label = _("renamed")
 
     def run_import(self, rows, progress):
         return regions_import(rows, progress=progress)

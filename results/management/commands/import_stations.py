@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from results.management.csv_import import CsvImportCommand
 from results.services import stations_import
 
@@ -8,7 +10,7 @@ class Command(CsvImportCommand):
         "imported first; a TPS already there gets its DPT updated."
     )
     columns = "TPS: village code,TPS number,DPT"
-    updated_label = "DPT updated"
+    updated_label = _("DPT updated")
 
     def run_import(self, rows, progress):
         return stations_import(rows, progress=progress)
