@@ -302,7 +302,7 @@ class Tally(models.Model):
         ]
 
     def __str__(self):
-        return f"C1 {self.contest} · {self.station.code}"
+        return f"{self.station.code} · {self.contest}"
 
 
 def _count(verbose_name, help_text=""):

@@ -27,7 +27,7 @@ class ScanAdmin(RegionScopedAdmin):
         css = {"all": ["uploads/admin.css"]}
 
     region_code_path = "tally__station__code"
-    list_display = ["preview", "tally", "page", "status", "rejection_reason", "uploaded_by", "uploaded_at"]
+    list_display = ["preview", "station_code", "page", "status", "rejection_reason", "uploaded_by", "uploaded_at"]
     list_filter = ["status", RegencyFilter, "tally__contest"]
     list_select_related = ["tally__station__village", "tally__contest", "uploaded_by"]
     search_fields = ["tally__station__code", "sha256", "original_name"]
@@ -37,6 +37,10 @@ class ScanAdmin(RegionScopedAdmin):
     @admin.display(description=_("scan"))
     def preview(self, scan):
         return _thumbnail(scan)
+
+    @admin.display(description=_("TPS"), ordering="tally__station__code")
+    def station_code(self, scan):
+        return scan.tally.station.code
 
     @admin.display(description=_("web rendition"))
     def preview_large(self, scan):
