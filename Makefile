@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 CLEAN_ENV := env -i PATH="$(PATH)" HOME="$(HOME)" LANG=C.UTF-8 TERM="$(TERM)"
 TEST_ENV := $(CLEAN_ENV) DJANGO_SECRET_KEY=tests-only-not-a-secret KPU_LOG_LEVEL=WARNING
 
-.PHONY: install demo test services bench
+.PHONY: install demo test services
 
 install:
 	@deploy/install.sh

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import namedtuple
 from pathlib import Path
 
 import psycopg2
@@ -37,7 +38,9 @@ PG_SERVER = "host=127.0.0.1 port=5432 user=postgres"
 AIM_SECONDS = 180
 
 # The 38 provinces of 2024, Aceh (11) to Papua Barat Daya (96).
-PROVINCES = [*range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82, *range(91, 97)]
+PROVINCES = [
+    *range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82, *range(91, 97)
+]
 REGENCIES, CITIES = 416, 98
 DISTRICTS, VILLAGES, STATIONS = 7_300, 83_700, 820_000
 SYLLABLES = "ba be bu da di ga gu ja ka ke ku la li ma me mu na ni pa pe pu ra ri sa se si ta te tu wa ya".split()
@@ -59,8 +62,8 @@ def spread(total, buckets, rng, low=1, high=None):
 
 
 def place_name(rng):
-    words = ("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(rng.randint(1, 2)))
-    return " ".join(words).upper()
+    words = range(rng.randint(1, 2))
+    return " ".join("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in words).upper()
 
 
 def region_rows(rng):
@@ -189,71 +192,85 @@ def django_env():
     return env
 
 
+Run = namedtuple("Run", "seconds rss_mib output")
+
+
 def manage(*args):
-    """Run a manage.py command: (seconds, peak RSS in MiB, output). Fails loudly."""
+    """Run a manage.py command and time it; exit with its output if it fails."""
     command = [sys.executable, "manage.py", *map(str, args)]
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=django_env(), stdout=output, stderr=subprocess.STDOUT)
-        # wait4 gives this child's own rusage; ru_maxrss is in KiB on Linux.
+        # wait4 gives this child's own rusage, unlike RUSAGE_CHILDREN's running
+        # maximum over all children. ru_maxrss is in KiB on Linux.
         _pid, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode("utf-8", "replace").strip()
     if process.returncode:
-        sys.exit(f"{' '.join(command[1:])} failed ({process.returncode}):\n{text}")
-    return seconds, usage.ru_maxrss / 1024, text
+        sys.exit(f"manage.py {' '.join(command[2:])} failed ({process.returncode}):\n{text}")
+    return Run(seconds, usage.ru_maxrss / 1024, text)
 
 
-def created_count(output):
-    match = re.search(r"(\d+) created", output)
-    return int(match.group(1)) if match else None
+def changes(output):
+    """(created, updated) from an import command's summary line."""
+    match = re.search(r"(\d+) created, (\d+) ", output)
+    if not match:
+        sys.exit(f"Unexpected import output: {output}")
+    return int(match.group(1)), int(match.group(2))
 
 
 # -- The report --------------------------------------------------------------
 
 
 def report(counts, imports, copies, rerun):
-    regions_s, stations_s = imports["regions"][0], imports["stations"][0]
-    ladder_import, ladder_copy = regions_s + stations_s, copies["regions"] + copies["stations"]
+    ladder_import = imports["regions"].seconds + imports["stations"].seconds
+    ladder_copy = copies["regions"] + copies["stations"]
     print()
-    print(f"Rows: {counts['regions']:,} regions ({counts['villages']:,} villages), {counts['stations']:,} TPS")
-    print(f"{'step':<26}{'import s':>10}{'COPY s':>10}{'ratio':>8}{'peak RSS':>12}")
-    for key, label in (("regions", "import_regions"), ("stations", "import_stations")):
-        seconds, rss, _output = imports[key]
-        print(f"{label:<26}{seconds:>10.1f}{copies[key]:>10.2f}{seconds / copies[key]:>7.0f}x{rss:>8.0f} MiB")
-    print(f"{'whole ladder':<26}{ladder_import:>10.1f}{ladder_copy:>10.2f}{ladder_import / ladder_copy:>7.0f}x")
-    seconds, rss, output = rerun
-    print(f"{'import_stations, again':<26}{seconds:>10.1f}{'':>18}{rss:>8.0f} MiB   ({output})")
+    print(f"Rows: {counts['regions']:,} regions ({counts['villages']:,} villages), {counts['stations']:,} TPS.")
+    print(f"{'':<24}{'import':>9}{'COPY':>9}{'ratio':>8}{'peak RSS':>12}")
+    for key in ("regions", "stations"):
+        run = imports[key]
+        ratio = run.seconds / copies[key]
+        print(f"{key:<24}{run.seconds:>8.1f}s{copies[key]:>8.2f}s{ratio:>7.0f}x{run.rss_mib:>8.0f} MiB")
+    print(f"{'whole ladder':<24}{ladder_import:>8.1f}s{ladder_copy:>8.2f}s{ladder_import / ladder_copy:>7.0f}x")
+    print(f"{'stations again (no-op)':<24}{rerun.seconds:>8.1f}s{'':>17}{rerun.rss_mib:>8.0f} MiB")
     verdict = "within" if ladder_import <= AIM_SECONDS else "OVER"
-    print(f"Total import {ladder_import:.1f} s against the {AIM_SECONDS / 60:.0f}-minute aim: {verdict} "
-          f"({ladder_import / AIM_SECONDS:.0%} of it).")
+    print(f"Total import {ladder_import:.1f} s against the {AIM_SECONDS // 60}-minute aim: {verdict} "
+          f"({ladder_import / AIM_SECONDS:.0%} of it). Import times include starting Django.")
+
+
+def run_imports():
+    imports = {}
+    for key, path in (("regions", REGIONS_CSV), ("stations", STATIONS_CSV)):
+        imports[key] = manage(f"import_{key}", path.relative_to(ROOT))
+        print(f"import_{key}: {imports[key].seconds:.1f} s. {imports[key].output}")
+    rerun = manage("import_stations", STATIONS_CSV.relative_to(ROOT))
+    print(f"import_stations again: {rerun.seconds:.1f} s. {rerun.output}")
+    if changes(rerun.output) != (0, 0):
+        sys.exit("The second station import changed rows: it should be a no-op.")
+    return imports, rerun
+
+
+def check_stored(counts):
+    stored = {"regions": count_rows("results_region"), "stations": count_rows("results_pollingstation")}
+    expected = {"regions": counts["regions"], "stations": counts["stations"]}
+    if stored != expected:
+        sys.exit(f"The database holds {stored}, the files {expected}.")
 
 
 def main():
-    os.chdir(ROOT)
     start = time.perf_counter()
     counts = generate_files()
     print(f"Generated {REGIONS_CSV.relative_to(ROOT)} and {STATIONS_CSV.relative_to(ROOT)} "
           f"in {time.perf_counter() - start:.1f} s.")
     create_database()
     try:
-        seconds, _rss, _output = manage("migrate", "-v0")
-        print(f"Migrated {DB_NAME} in {seconds:.1f} s.")
-        imports = {}
-        for key, command, path in (("regions", "import_regions", REGIONS_CSV), ("stations", "import_stations", STATIONS_CSV)):
-            imports[key] = manage(command, path.relative_to(ROOT))
-            print(f"{command}: {imports[key][0]:.1f} s. {imports[key][2]}")
-        rerun = manage("import_stations", STATIONS_CSV.relative_to(ROOT))
-        print(f"import_stations again: {rerun[0]:.1f} s. {rerun[2]}")
-        if created_count(rerun[2]) != 0:
-            sys.exit("The second station import created rows: it is not idempotent.")
-        stored = {"regions": count_rows("results_region"), "stations": count_rows("results_pollingstation")}
-        if stored != {"regions": counts["regions"], "stations": counts["stations"]}:
-            sys.exit(f"Rows in the database {stored} differ from the files {counts}.")
-        copies = copy_baseline()
-        report(counts, imports, copies, rerun)
+        print(f"Migrated {DB_NAME} in {manage('migrate', '-v0').seconds:.1f} s.")
+        imports, rerun = run_imports()
+        check_stored(counts)
+        report(counts, imports, copy_baseline(), rerun)
     finally:
         drop_database()
 

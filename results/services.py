@@ -125,15 +125,23 @@ def stations_import(rows, *, progress=None):
     (820,000 TPS) fits in memory; a bad row anywhere rolls everything back.
     """
     villages = dict(Region.objects.filter(level=Region.Level.VILLAGE).values_list("code", "id"))
+    normalized = {}  # raw village spelling -> dotted code; a village repeats on every TPS row
+    # Only these villages can hold a TPS of the file already (duplicates within
+    # the file are caught by `seen`), so a first import asks nothing per batch.
+    villages_with_stations = set(PollingStation.objects.values_list("village_id", flat=True).distinct())
     seen, errors, summary = {}, [], ImportSummary()
-    batch = []
+    batch = []  # (code, village id, number, dpt)
 
     def write(batch):
+        # Looked up by village: a 5,000-code IN list makes PostgreSQL scan the whole table.
+        village_ids = {row[1] for row in batch} & villages_with_stations
         existing = dict(
-            PollingStation.objects.filter(code__in=[station.code for station in batch]).values_list("code", "dpt")
+            PollingStation.objects.filter(village_id__in=village_ids).values_list("code", "dpt") if village_ids else ()
         )
-        new = [station for station in batch if station.code not in existing]
-        changed = [station for station in batch if station.code in existing and existing[station.code] != station.dpt]
+        new = [PollingStation(code=code, village_id=village_id, number=number, dpt=dpt)
+               for code, village_id, number, dpt in batch if code not in existing]
+        changed = [PollingStation(code=code, village_id=village_id, number=number, dpt=dpt)
+                   for code, village_id, number, dpt in batch if code in existing and existing[code] != dpt]
         PollingStation.objects.bulk_create(new, batch_size=BATCH_SIZE)
         if changed:
             PollingStation.objects.bulk_create(
@@ -154,7 +162,9 @@ def stations_import(rows, *, progress=None):
                 continue
             raw_village, raw_number, raw_dpt = cells
             try:
-                village = codes.normalize_region_code(raw_village)
+                village = normalized.get(raw_village) or normalized.setdefault(
+                    raw_village, codes.normalize_region_code(raw_village)
+                )
             except codes.CodeError as error:
                 errors.append((line, str(error)))
                 continue
@@ -174,7 +184,7 @@ def stations_import(rows, *, progress=None):
             seen[code] = line
             if errors:
                 continue  # keep checking the rest of the file, write nothing more
-            batch.append(PollingStation(code=code, village_id=villages[village], number=int(raw_number), dpt=int(raw_dpt)))
+            batch.append((code, villages[village], int(raw_number), int(raw_dpt)))
             if len(batch) >= BATCH_SIZE:
                 write(batch)
                 batch = []
