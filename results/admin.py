@@ -40,6 +40,16 @@ class RegencyFilter(admin.SimpleListFilter):
         super().__init__(request, params, model, model_admin)
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Rows that are evidence: they can be added and viewed, never changed or deleted."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RegionScopedAdmin(admin.ModelAdmin):
     """Officers see, choose and search only rows inside their own region.
 
@@ -169,8 +179,8 @@ class CandidateVotesInline(admin.TabularInline):
 
 
 @admin.register(TallyRevision)
-class TallyRevisionAdmin(RegionScopedAdmin):
-    """Readings are append-only: they can be added and viewed, never changed or deleted."""
+class TallyRevisionAdmin(AppendOnlyAdmin, RegionScopedAdmin):
+    """A correction is a new reading; the one before stays as it was."""
 
     region_code_path = "tally__station__code"
     list_display = ["tally", "number", "source", "entered_by", "created_at"]
@@ -182,12 +192,6 @@ class TallyRevisionAdmin(RegionScopedAdmin):
     readonly_fields = ["arithmetic"]
     inlines = [VoterCountInline, CandidateVotesInline]
     show_full_result_count = False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("arithmetic checks"))
     def arithmetic(self, revision):

@@ -38,16 +38,20 @@ class ImportRejected(Exception):
         return "\n".join(f"line {line}: {message}" for line, message in self.errors)
 
 
-def _cells(row, count, line, errors):
-    cells = [cell.strip() for cell in row]
-    if len(cells) != count:
-        errors.append((line, _("expected %(count)d columns, found %(found)d") % {"count": count, "found": len(cells)}))
-        return None
-    return cells
-
-
-def _is_header(row):
-    return bool(row) and not row[0].strip().replace(".", "").isdigit()
+def _data_rows(rows, columns, errors, progress):
+    """(line, cells) of each data row; a header row is skipped, a wrong column count is an error."""
+    for line, row in rows:
+        if progress:
+            progress(1)
+        if line == 1 and row and not row[0].strip().replace(".", "").isdigit():
+            continue  # a header such as "code,name" or "kode,nama"
+        cells = [cell.strip() for cell in row]
+        if len(cells) != columns:
+            errors.append(
+                (line, _("expected %(count)d columns, found %(found)d") % {"count": columns, "found": len(cells)})
+            )
+            continue
+        yield line, cells
 
 
 def regions_import(rows, *, progress=None):
@@ -58,15 +62,7 @@ def regions_import(rows, *, progress=None):
     whole file with every error and its line number.
     """
     parsed, errors = {}, []
-    for line, row in rows:
-        if progress:
-            progress(1)
-        if line == 1 and _is_header(row):
-            continue
-        cells = _cells(row, 2, line, errors)
-        if cells is None:
-            continue
-        raw_code, name = cells
+    for line, (raw_code, name) in _data_rows(rows, 2, errors, progress):
         try:
             code = codes.normalize_region_code(raw_code)
         except codes.CodeError as error:
@@ -152,15 +148,7 @@ def stations_import(rows, *, progress=None):
         summary.unchanged += len(batch) - len(new) - len(changed)
 
     with transaction.atomic():
-        for line, row in rows:
-            if progress:
-                progress(1)
-            if line == 1 and _is_header(row):
-                continue
-            cells = _cells(row, 3, line, errors)
-            if cells is None:
-                continue
-            raw_village, raw_number, raw_dpt = cells
+        for line, (raw_village, raw_number, raw_dpt) in _data_rows(rows, 3, errors, progress):
             try:
                 village = normalized.get(raw_village) or normalized.setdefault(
                     raw_village, codes.normalize_region_code(raw_village)

@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from results.admin import RegencyFilter, RegionScopedAdmin
+from results.admin import AppendOnlyAdmin, RegencyFilter, RegionScopedAdmin
 from results.selectors import user_sees_everything
 
 from .forms import BulkUploadForm, FormPagesUploadForm
@@ -22,7 +22,7 @@ def _thumbnail(scan):
 
 
 @admin.register(Scan)
-class ScanAdmin(RegionScopedAdmin):
+class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
     class Media:
         css = {"all": ["uploads/admin.css"]}
 
@@ -47,12 +47,6 @@ class ScanAdmin(RegionScopedAdmin):
         if not scan.web:
             return "-"
         return format_html('<a href="{}"><img class="scan-web" src="{}" alt=""></a>', scan.web.url, scan.web.url)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -141,7 +135,7 @@ def _progress_counts(batch):
 
 
 @admin.register(UploadBatch)
-class UploadBatchAdmin(admin.ModelAdmin):
+class UploadBatchAdmin(AppendOnlyAdmin):
     """The upload report: one line per file, and how far ingestion has come."""
 
     class Media:
@@ -159,13 +153,7 @@ class UploadBatchAdmin(admin.ModelAdmin):
         return batches.filter(uploaded_by=request.user)
 
     def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        return False  # uploads are added through the scan upload pages
 
     @admin.display(description=_("progress"))
     def progress(self, batch):

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -58,6 +59,13 @@ def _storage_put(name, data):
     return default_storage.save(name, ContentFile(data))
 
 
+def _too_large(size):
+    return UploadRefused(
+        _("The file is %(size)s; at most %(limit)s is accepted.")
+        % {"size": filesizeformat(size), "limit": filesizeformat(settings.SCAN_MAX_BYTES)}
+    )
+
+
 def scan_ingest_queue(scan_id):
     """Queue the ingest; with the broker down the scan waits, durable, for the sweeper."""
     # Imported here: tasks.py imports this module.
@@ -78,10 +86,7 @@ def scan_store(*, data, original_name, tally, page, uploaded_by):
     if not data:
         raise UploadRefused(_("The file is empty (0 bytes)."))
     if len(data) > settings.SCAN_MAX_BYTES:
-        raise UploadRefused(
-            _("The file is %(size)d MB; at most %(limit)d MB is accepted.")
-            % {"size": len(data) // 2**20, "limit": settings.SCAN_MAX_BYTES // 2**20}
-        )
+        raise _too_large(len(data))
     digest = sha256_hex(data)
     existing = Scan.objects.filter(sha256=digest).first()
     if existing:
@@ -181,10 +186,7 @@ def _zip_members(name, data):
         for member in members:
             member_name = posixpath.basename(member.filename)
             if member.file_size > settings.SCAN_MAX_BYTES:
-                yield member_name, UploadRefused(
-                    _("The file is %(size)d MB; at most %(limit)d MB is accepted.")
-                    % {"size": member.file_size // 2**20, "limit": settings.SCAN_MAX_BYTES // 2**20}
-                )
+                yield member_name, _too_large(member.file_size)
                 continue
             try:
                 # Read at most one byte past the limit: the size in the header may lie.

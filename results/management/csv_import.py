@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
@@ -19,7 +19,7 @@ class CsvImportCommand(BaseCommand):
     """Subclasses name the service that takes `(line, cells)` rows and what a row holds."""
 
     columns = ""
-    updated_label = _lazy("updated")
+    updated_label = gettext_lazy("updated")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help=f"CSV file, one row per {self.columns}; a header row is optional")
@@ -37,7 +37,7 @@ class CsvImportCommand(BaseCommand):
                 with tqdm(total=total, unit="row", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
                     summary = self.run_import(rows, bar.update)
         except OSError as error:
-            raise CommandError(f"{file}: {error.strerror}") from error
+            raise CommandError(_("%(file)s: %(error)s") % {"file": file, "error": error.strerror}) from error
         except UnicodeDecodeError as error:
             raise CommandError(
                 _("%(file)s: not UTF-8 text (%(reason)s at byte %(byte)d)")

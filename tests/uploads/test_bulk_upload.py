@@ -106,3 +106,12 @@ def test_a_bad_image_is_accepted_for_storage_then_rejected_by_ingest(kalbar, upl
     line.scan.refresh_from_db()
     assert line.scan.status == Scan.Status.REJECTED
     assert "not a JPEG, PNG, WebP or TIFF" in line.scan.rejection_reason
+
+
+def test_a_file_over_the_size_limit_is_refused_with_both_sizes(kalbar, upload, settings):
+    settings.SCAN_MAX_BYTES = 3 * 2**20
+    batch = upload([("61.71.06.1001.001-1.jpg", b"\xff\xd8" + b"\x00" * (3 * 2**20 + 200_000))])
+    outcome, reason = report(batch)["61.71.06.1001.001-1.jpg"]
+    assert outcome == "rejected"
+    assert "3.2\xa0MB" in reason and "3.0\xa0MB" in reason
+    assert Scan.objects.count() == 0
