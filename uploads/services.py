@@ -106,7 +106,8 @@ def scan_store(*, data, original_name, tally, page, uploaded_by):
     except IntegrityError:
         # The same bytes arrived at the same moment from someone else.
         return Scan.objects.get(sha256=digest), False
-    transaction.on_commit(partial(scan_ingest_queue, scan.pk))
+    # robust: whatever happens to the queueing, the upload itself has succeeded.
+    transaction.on_commit(partial(scan_ingest_queue, scan.pk), robust=True)
     return scan, True
 
 

@@ -98,3 +98,33 @@ def test_a_raw_object_already_in_the_bucket_is_not_overwritten(kalbar, contest, 
         again, created = scan_store(data=data, original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
     assert created and again.raw.name == scan.raw.name
     assert bucket.head_object(Bucket=BUCKET, Key=scan.raw.name)["LastModified"] == first
+
+
+def test_a_storage_outage_is_retried_not_a_rejection(kalbar, contest, officer, bucket, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from botocore.exceptions import EndpointConnectionError
+
+    from uploads.services import scans_sweep
+    from uploads.tasks import ingest_scan
+
+    tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
+    with django_capture_on_commit_callbacks(execute=False):
+        scan, _created = scan_store(data=images.jpeg(), original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
+    working = settings.STORAGES
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    settings.STORAGES = {
+        **working,
+        "default": {**working["default"], "OPTIONS": {**working["default"]["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{free_port()}"}},
+    }
+    assert issubclass(EndpointConnectionError, ingest_scan.autoretry_for)
+    # The last allowed try: the error comes back instead of another retry being scheduled.
+    result = ingest_scan.apply(args=[scan.pk], retries=ingest_scan.max_retries, throw=False)
+    assert isinstance(result.result, EndpointConnectionError)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.PROCESSING and scan.rejection_reason == ""
+
+    settings.STORAGES = working  # the bucket is back
+    from datetime import timedelta
+
+    assert scans_sweep(older_than=timedelta(0)) == 1
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.READY
