@@ -18,22 +18,24 @@ install:
 
 ## The portal with demo data on the embedded defaults (SQLite, local files, eager tasks).
 demo: install
-	$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py migrate -v0
-	$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py seed_demo --accounts
+	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py migrate -v0
+	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py seed_demo --accounts
 	@echo
 	@echo "  KPU results portal: http://$(HOST):$(PORT)/admin/"
 	@echo "  Log in as admin / kpu-demo-admin, or officer-pontianak / kpu-demo-officer."
 	@echo
-	$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 services:
 	@deploy/services.sh
 
 ## The whole test suite: once on the embedded defaults, once on PostgreSQL + Redis + a real worker.
 test: install services
+	@echo "== Lint (ruff): style and unused code."
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	@echo "== Pass 1 of 2: embedded defaults (SQLite, local files, in-process cache, eager tasks)."
 	@echo "== Tests marked 'worker' or 'postgres' need PostgreSQL and run in pass 2 only."
-	$(TEST_ENV) KPU_DATA_DIR=$$(mktemp -d) $(PY) -m pytest -m "not worker and not postgres" $(PYTEST_ARGS)
+	@$(TEST_ENV) KPU_DATA_DIR=$$(mktemp -d) $(PY) -m pytest -m "not worker and not postgres" $(PYTEST_ARGS)
 	@echo "== Pass 2 of 2: PostgreSQL, Redis cache, real Celery worker processes on a Redis broker."
-	$(TEST_ENV) KPU_DATA_DIR=$$(mktemp -d) DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	@$(TEST_ENV) KPU_DATA_DIR=$$(mktemp -d) DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=1 $(PY) -m pytest $(PYTEST_ARGS)

@@ -38,9 +38,7 @@ PG_SERVER = "host=127.0.0.1 port=5432 user=postgres"
 AIM_SECONDS = 180
 
 # The 38 provinces of 2024, Aceh (11) to Papua Barat Daya (96).
-PROVINCES = [
-    *range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82, *range(91, 97)
-]
+PROVINCES = [*range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82, *range(91, 97)]
 REGENCIES, CITIES = 416, 98
 DISTRICTS, VILLAGES, STATIONS = 7_300, 83_700, 820_000
 SYLLABLES = "ba be bu da di ga gu ja ka ke ku la li ma me mu na ni pa pe pu ra ri sa se si ta te tu wa ya".split()
@@ -237,8 +235,10 @@ def report(counts, imports, copies, rerun):
     print(f"{'whole ladder':<24}{ladder_import:>8.1f}s{ladder_copy:>8.2f}s{ladder_import / ladder_copy:>7.0f}x")
     print(f"{'stations again (no-op)':<24}{rerun.seconds:>8.1f}s{'':>17}{rerun.rss_mib:>8.0f} MiB")
     verdict = "within" if ladder_import <= AIM_SECONDS else "OVER"
-    print(f"Total import {ladder_import:.1f} s against the {AIM_SECONDS // 60}-minute aim: {verdict} "
-          f"({ladder_import / AIM_SECONDS:.0%} of it). Import times include starting Django.")
+    print(
+        f"Total import {ladder_import:.1f} s against the {AIM_SECONDS // 60}-minute aim: {verdict} "
+        f"({ladder_import / AIM_SECONDS:.0%} of it). Import times include starting Django."
+    )
 
 
 def run_imports():
@@ -263,8 +263,10 @@ def check_stored(counts):
 def main():
     start = time.perf_counter()
     counts = generate_files()
-    print(f"Generated {REGIONS_CSV.relative_to(ROOT)} and {STATIONS_CSV.relative_to(ROOT)} "
-          f"in {time.perf_counter() - start:.1f} s.")
+    print(
+        f"Generated {REGIONS_CSV.relative_to(ROOT)} and {STATIONS_CSV.relative_to(ROOT)} "
+        f"in {time.perf_counter() - start:.1f} s."
+    )
     create_database()
     try:
         print(f"Migrated {DB_NAME} in {manage('migrate', '-v0').seconds:.1f} s.")

@@ -167,7 +167,10 @@ def c1_failures(numbers, *, max_voters_per_station, reserve_share):
     if ballots_accounted != numbers.ballots_received:
         fail(
             "ballots_balance",
-            _("Used %(used)s + unused %(unused)s + spoiled %(spoiled)s = %(sum)s, but %(received)s ballots were received."),
+            _(
+                "Used %(used)s + unused %(unused)s + spoiled %(spoiled)s = %(sum)s, "
+                "but %(received)s ballots were received."
+            ),
             used=numbers.ballots_used,
             unused=numbers.ballots_unused,
             spoiled=numbers.ballots_spoiled,

@@ -40,22 +40,17 @@ def normalize_region_code(raw):
         raise CodeError(_("empty region code"))
     if code.isdigit():
         if len(code) not in _UNDOTTED_LENGTHS:
-            raise CodeError(
-                _("“%(code)s” is not a region code: expected 2, 4, 6 or 10 digits") % {"code": code}
-            )
+            raise CodeError(_("“%(code)s” is not a region code: expected 2, 4, 6 or 10 digits") % {"code": code})
         code = _split_undotted(code)
     elif not _DOTTED.match(code):
         raise CodeError(
-            _("“%(code)s” is not a region code such as 61, 61.71, 61.71.06 or 61.71.06.1001")
-            % {"code": code}
+            _("“%(code)s” is not a region code such as 61, 61.71, 61.71.06 or 61.71.06.1001") % {"code": code}
         )
     segments = code.split(".")
     if any(int(segment) == 0 for segment in segments):
         raise CodeError(_("“%(code)s” has a zero segment") % {"code": code})
     if len(segments) == VILLAGE and segments[3][0] not in "12":
-        raise CodeError(
-            _("“%(code)s”: a village number starts with 1 (kelurahan) or 2 (desa)") % {"code": code}
-        )
+        raise CodeError(_("“%(code)s”: a village number starts with 1 (kelurahan) or 2 (desa)") % {"code": code})
     return code
 
 
@@ -89,8 +84,7 @@ def normalize_station_code(raw):
         village, dot, number = code.rpartition(".")
         if not dot or not re.fullmatch(r"\d{3}", number):
             raise CodeError(
-                _("“%(code)s” is not a TPS code such as 61.71.06.1001.001 or 6171061001001")
-                % {"code": code}
+                _("“%(code)s” is not a TPS code such as 61.71.06.1001.001 or 6171061001001") % {"code": code}
             )
     village = normalize_region_code(village)
     if region_level(village) != VILLAGE:

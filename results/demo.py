@@ -91,10 +91,41 @@ CANDIDATES_2018 = [
     (3, "Sutarmidji", "Ria Norsan", "#2ca02c"),
 ]
 
-_PREFIXES = ["Sungai", "Teluk", "Tanjung", "Nanga", "Sei", "Pasir", "Batu", "Bukit", "Parit", "Kuala", "Semanga", "Senaning"]
+_PREFIXES = [
+    "Sungai",
+    "Teluk",
+    "Tanjung",
+    "Nanga",
+    "Sei",
+    "Pasir",
+    "Batu",
+    "Bukit",
+    "Parit",
+    "Kuala",
+    "Semanga",
+    "Senaning",
+]
 _ROOTS = [
-    "Ambawang", "Pinyuh", "Raya", "Kakap", "Durian", "Keramat", "Jaya", "Baru", "Limau", "Rasau",
-    "Kelapa", "Pelang", "Sepuk", "Ayak", "Kuning", "Tebas", "Selimbau", "Embaloh", "Semitau", "Pemangkat",
+    "Ambawang",
+    "Pinyuh",
+    "Raya",
+    "Kakap",
+    "Durian",
+    "Keramat",
+    "Jaya",
+    "Baru",
+    "Limau",
+    "Rasau",
+    "Kelapa",
+    "Pelang",
+    "Sepuk",
+    "Ayak",
+    "Kuning",
+    "Tebas",
+    "Selimbau",
+    "Embaloh",
+    "Semitau",
+    "Pemangkat",
 ]
 
 

@@ -64,9 +64,7 @@ class Region(models.Model):
         # "_like" index Django adds beside a unique CharField on PostgreSQL.
         indexes = [models.Index(fields=["level", "code"], name="region_level_code")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(level__gte=1, level__lte=4), name="region_level_known"
-            ),
+            models.CheckConstraint(condition=Q(level__gte=1, level__lte=4), name="region_level_known"),
             models.CheckConstraint(
                 condition=Q(level=1, parent__isnull=True) | Q(level__gt=1, parent__isnull=False),
                 name="region_parent_unless_province",
@@ -237,8 +235,7 @@ class Contest(models.Model):
         ordering = ["election", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(scope="national", region__isnull=True)
-                | Q(scope="regional", region__isnull=False),
+                condition=Q(scope="national", region__isnull=True) | Q(scope="regional", region__isnull=False),
                 name="contest_region_matches_scope",
             ),
         ]
@@ -258,9 +255,7 @@ class Contest(models.Model):
 class Candidate(models.Model):
     """A candidate pair (pasangan calon) with its ballot number."""
 
-    contest = models.ForeignKey(
-        Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="candidates"
-    )
+    contest = models.ForeignKey(Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="candidates")
     ballot_number = models.PositiveSmallIntegerField(_("ballot number"))
     name = models.CharField(_("candidate"), max_length=120)
     running_mate = models.CharField(_("running mate"), max_length=120, blank=True)
@@ -288,9 +283,7 @@ class Tally(models.Model):
     """The C1 form of one contest at one TPS: its scans and its readings."""
 
     contest = models.ForeignKey(Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="tallies")
-    station = models.ForeignKey(
-        PollingStation, verbose_name=_("TPS"), on_delete=models.PROTECT, related_name="tallies"
-    )
+    station = models.ForeignKey(PollingStation, verbose_name=_("TPS"), on_delete=models.PROTECT, related_name="tallies")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

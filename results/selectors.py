@@ -49,4 +49,3 @@ def tallies_visible_to(user):
 
 def user_may_access_station(user, station):
     return stations_visible_to(user).filter(pk=station.pk).exists()
-

@@ -71,7 +71,9 @@ def regions_import(rows, *, progress=None):
         if not name:
             errors.append((line, _("region %(code)s has no name") % {"code": code}))
         elif code in parsed:
-            errors.append((line, _("%(code)s is a duplicate of line %(first)d") % {"code": code, "first": parsed[code][1]}))
+            errors.append(
+                (line, _("%(code)s is a duplicate of line %(first)d") % {"code": code, "first": parsed[code][1]})
+            )
         else:
             parsed[code] = (name, line)
 
@@ -80,8 +82,11 @@ def regions_import(rows, *, progress=None):
         parent = codes.parent_code(code)
         if parent and parent not in parsed and parent not in existing:
             errors.append(
-                (line, _("%(code)s: parent region %(parent)s is neither in the file nor in the database")
-                 % {"code": code, "parent": parent})
+                (
+                    line,
+                    _("%(code)s: parent region %(parent)s is neither in the file nor in the database")
+                    % {"code": code, "parent": parent},
+                )
             )
     if errors:
         raise ImportRejected(sorted(errors))
@@ -134,10 +139,16 @@ def stations_import(rows, *, progress=None):
         existing = dict(
             PollingStation.objects.filter(village_id__in=village_ids).values_list("code", "dpt") if village_ids else ()
         )
-        new = [PollingStation(code=code, village_id=village_id, number=number, dpt=dpt)
-               for code, village_id, number, dpt in batch if code not in existing]
-        changed = [PollingStation(code=code, village_id=village_id, number=number, dpt=dpt)
-                   for code, village_id, number, dpt in batch if code in existing and existing[code] != dpt]
+        new = [
+            PollingStation(code=code, village_id=village_id, number=number, dpt=dpt)
+            for code, village_id, number, dpt in batch
+            if code not in existing
+        ]
+        changed = [
+            PollingStation(code=code, village_id=village_id, number=number, dpt=dpt)
+            for code, village_id, number, dpt in batch
+            if code in existing and existing[code] != dpt
+        ]
         PollingStation.objects.bulk_create(new, batch_size=BATCH_SIZE)
         if changed:
             PollingStation.objects.bulk_create(
@@ -160,14 +171,18 @@ def stations_import(rows, *, progress=None):
                 errors.append((line, _("unknown village %(code)s: import the regions first") % {"code": village}))
                 continue
             if not raw_number.isdigit() or not 1 <= int(raw_number) <= 999:
-                errors.append((line, _("TPS number “%(number)s” is not a number from 1 to 999") % {"number": raw_number}))
+                errors.append(
+                    (line, _("TPS number “%(number)s” is not a number from 1 to 999") % {"number": raw_number})
+                )
                 continue
             if not raw_dpt.isdigit():
                 errors.append((line, _("DPT “%(dpt)s” is not a whole number") % {"dpt": raw_dpt}))
                 continue
             code = codes.station_code(village, int(raw_number))
             if code in seen:
-                errors.append((line, _("TPS %(code)s is a duplicate of line %(first)d") % {"code": code, "first": seen[code]}))
+                errors.append(
+                    (line, _("TPS %(code)s is a duplicate of line %(first)d") % {"code": code, "first": seen[code]})
+                )
                 continue
             seen[code] = line
             if errors:
@@ -225,7 +240,16 @@ ROLE_PERMISSIONS = {
     AUDITORS: [
         f"{app}.view_{model}"
         for app, models in {
-            "results": ["region", "pollingstation", "election", "contest", "candidate", "tally", "tallyrevision", "officer"],
+            "results": [
+                "region",
+                "pollingstation",
+                "election",
+                "contest",
+                "candidate",
+                "tally",
+                "tallyrevision",
+                "officer",
+            ],
             "uploads": ["scan", "uploadbatch", "batchfile"],
         }.items()
         for model in models

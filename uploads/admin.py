@@ -169,5 +169,9 @@ class UploadBatchAdmin(AppendOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         batch = self.get_object(request, object_id)
         waiting = _progress_counts(batch)["waiting"] if batch else 0
-        extra_context = {**(extra_context or {}), "waiting": waiting, "upload_url": reverse("admin:uploads_scan_upload")}
+        extra_context = {
+            **(extra_context or {}),
+            "waiting": waiting,
+            "upload_url": reverse("admin:uploads_scan_upload"),
+        }
         return super().change_view(request, object_id, form_url, extra_context)

@@ -14,7 +14,9 @@ class MultipleFileField(forms.FileField):
     """Several files in one field (Django's documented pattern)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/tiff,.zip"}))
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/tiff,.zip"})
+        )
         # An empty file gets its own line in the upload report instead of failing the form.
         kwargs.setdefault("allow_empty_file", True)
         super().__init__(*args, **kwargs)

@@ -99,9 +99,7 @@ def render_scan(data, *, max_pixels):
             )
         pages = getattr(image, "n_frames", 1)
         if pages > 1:
-            raise ScanRejected(
-                _("The file has %(pages)d pages. Upload each page as its own image.") % {"pages": pages}
-            )
+            raise ScanRejected(_("The file has %(pages)d pages. Upload each page as its own image.") % {"pages": pages})
         try:
             orientation = image.getexif().get(_ORIENTATION, 1)
             # With reducing_gap=1.0, thumbnail() lets libjpeg decode an A4
@@ -123,6 +121,4 @@ def render_scan(data, *, max_pixels):
 
     if orientation in _SWAPS_SIDES:
         width, height = height, width
-    return Renditions(
-        format=image.format, width=width, height=height, web=web_bytes, thumbnail=thumbnail_bytes
-    )
+    return Renditions(format=image.format, width=width, height=height, web=web_bytes, thumbnail=thumbnail_bytes)

@@ -179,9 +179,12 @@ def _zip_members(name, data):
             and not posixpath.basename(member.filename).startswith(".")
         ]
         if len(members) > ZIP_MAX_MEMBERS:
-            yield name, UploadRefused(
-                _("The zip holds %(count)d files; at most %(limit)d per upload.")
-                % {"count": len(members), "limit": ZIP_MAX_MEMBERS}
+            yield (
+                name,
+                UploadRefused(
+                    _("The zip holds %(count)d files; at most %(limit)d per upload.")
+                    % {"count": len(members), "limit": ZIP_MAX_MEMBERS}
+                ),
             )
             return
         for member in members:
@@ -253,9 +256,9 @@ def scan_ingest(*, scan_id):
     Bad files end as rejected with a reason. Storage and database errors
     propagate, for the task to retry; the raw file is only ever read.
     """
-    claimed = Scan.objects.filter(
-        pk=scan_id, status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING]
-    ).update(status=Scan.Status.PROCESSING, status_changed_at=timezone.now(), attempts=F("attempts") + 1)
+    claimed = Scan.objects.filter(pk=scan_id, status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING]).update(
+        status=Scan.Status.PROCESSING, status_changed_at=timezone.now(), attempts=F("attempts") + 1
+    )
     if not claimed:
         return  # already ready or rejected, or gone
     scan = Scan.objects.get(pk=scan_id)

@@ -5,8 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
 from results.services import ImportRejected
@@ -44,7 +43,9 @@ class CsvImportCommand(BaseCommand):
                 % {"file": file, "reason": error.reason, "byte": error.start}
             ) from error
         except csv.Error as error:
-            raise CommandError(_("%(file)s: not a readable CSV file (%(error)s)") % {"file": file, "error": error}) from error
+            raise CommandError(
+                _("%(file)s: not a readable CSV file (%(error)s)") % {"file": file, "error": error}
+            ) from error
         except ImportRejected as rejected:
             shown = "\n".join(f"{file}:{line}: {message}" for line, message in rejected.errors[:ERRORS_SHOWN])
             more = len(rejected.errors) - ERRORS_SHOWN

@@ -22,7 +22,9 @@ def test_every_admin_list_and_form_opens(admin_client_with_data, model):
     assert add.status_code in (200, 302, 403)
     first = model.objects.first()
     if first is not None:
-        change = admin_client_with_data.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
+        change = admin_client_with_data.get(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
+        )
         assert change.status_code == 200
 
 

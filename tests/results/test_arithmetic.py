@@ -2,8 +2,6 @@
 
 from dataclasses import replace
 
-import pytest
-
 from results.arithmetic import C1Numbers, Split, VoterRow, c1_failures
 
 

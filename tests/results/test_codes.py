@@ -21,7 +21,22 @@ def test_both_spellings_give_the_dotted_code(raw, dotted):
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "6", "617", "61.7", "61.71.6", "61.71.06.101", "61.71.06.3001", "61..71", "61.71.", "6a", "00", "61.00", "61.71.06.0001", "61711"],
+    [
+        "",
+        "6",
+        "617",
+        "61.7",
+        "61.71.6",
+        "61.71.06.101",
+        "61.71.06.3001",
+        "61..71",
+        "61.71.",
+        "6a",
+        "00",
+        "61.00",
+        "61.71.06.0001",
+        "61711",
+    ],
 )
 def test_malformed_region_codes_are_refused(raw):
     with pytest.raises(codes.CodeError):
@@ -41,13 +56,19 @@ def test_ancestors_are_the_prefixes():
 
 @pytest.mark.parametrize(
     "raw, dotted",
-    [("61.71.06.1001.001", "61.71.06.1001.001"), ("6171061001001", "61.71.06.1001.001"), ("6171061001017", "61.71.06.1001.017")],
+    [
+        ("61.71.06.1001.001", "61.71.06.1001.001"),
+        ("6171061001001", "61.71.06.1001.001"),
+        ("6171061001017", "61.71.06.1001.017"),
+    ],
 )
 def test_station_codes_in_both_spellings(raw, dotted):
     assert codes.normalize_station_code(raw) == dotted
 
 
-@pytest.mark.parametrize("raw", ["61.71.06.1001", "61.71.06.1001.1", "61.71.06.1001.000", "61.71.06.001", "617106100100", "61710610010011"])
+@pytest.mark.parametrize(
+    "raw", ["61.71.06.1001", "61.71.06.1001.1", "61.71.06.1001.000", "61.71.06.001", "617106100100", "61710610010011"]
+)
 def test_malformed_station_codes_are_refused(raw):
     with pytest.raises(codes.CodeError):
         codes.normalize_station_code(raw)

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -15,17 +17,9 @@ LADDER = """code,name
 def run(tmp_path, text, name="regions.csv"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    out = []
-
-    class Out:
-        def write(self, line):
-            out.append(line)
-
-        def flush(self):
-            pass
-
-    call_command("import_regions", str(path), stdout=Out())
-    return "".join(out)
+    out = io.StringIO()
+    call_command("import_regions", str(path), stdout=out)
+    return out.getvalue()
 
 
 def snapshot():
@@ -92,7 +86,7 @@ def test_children_may_be_added_to_regions_already_imported(tmp_path):
 def test_each_bad_row_is_reported_with_its_line_and_nothing_is_imported(tmp_path, bad_row, message):
     with pytest.raises(CommandError) as error:
         run(tmp_path, LADDER + bad_row + "\n")
-    assert f"regions.csv:7: " in str(error.value)
+    assert "regions.csv:7: " in str(error.value)
     assert message in str(error.value)
     assert "nothing was imported" in str(error.value)
     assert snapshot() == []

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -14,17 +16,9 @@ STATIONS = """village,tps,dpt
 def run(tmp_path, text):
     path = tmp_path / "tps.csv"
     path.write_text(text, encoding="utf-8")
-    lines = []
-
-    class Out:
-        def write(self, line):
-            lines.append(line)
-
-        def flush(self):
-            pass
-
-    call_command("import_stations", str(path), stdout=Out())
-    return "".join(lines)
+    out = io.StringIO()
+    call_command("import_stations", str(path), stdout=out)
+    return out.getvalue()
 
 
 def snapshot():

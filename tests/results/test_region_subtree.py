@@ -38,7 +38,9 @@ def test_region_kind_says_city_or_regency_kelurahan_or_desa(kalbar):
 
 def test_a_nationwide_contest_covers_every_province_and_abroad(kalbar):
     abroad = PollingStationFactory(village=RegionFactory(code="99.01.01.1001", name="Kuala Lumpur"), number=1)
-    contest = ContestFactory(scope=Contest.Scope.NATIONAL, region=None, office=Contest.Office.PRESIDENT, name="Presiden 2024")
+    contest = ContestFactory(
+        scope=Contest.Scope.NATIONAL, region=None, office=Contest.Office.PRESIDENT, name="Presiden 2024"
+    )
     assert contest.stations().count() == 4
     assert contest.covers(abroad.code)
     assert contest.covers(kalbar["tps_pasiran_1"].code)

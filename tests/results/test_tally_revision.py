@@ -36,17 +36,29 @@ def test_a_stored_reading_cannot_be_added_again_as_an_edit(tally):
 
 def test_a_stored_reading_is_checked_with_its_contest_rules(tally):
     revision = tally_revision_add(revision=reading(tally), entered_by=UserFactory())
-    for row, (registered, voted) in {"dpt": ((140, 150, 290), (90, 100, 190)), "dpph": ((5, 5, 10), (5, 5, 10))}.items():
+    for row, (registered, voted) in {
+        "dpt": ((140, 150, 290), (90, 100, 190)),
+        "dpph": ((5, 5, 10), (5, 5, 10)),
+    }.items():
         VoterCount.objects.create(
             revision=revision,
             voter_list=row,
-            registered_men=registered[0], registered_women=registered[1], registered_total=registered[2],
-            voted_men=voted[0], voted_women=voted[1], voted_total=voted[2],
+            registered_men=registered[0],
+            registered_women=registered[1],
+            registered_total=registered[2],
+            voted_men=voted[0],
+            voted_women=voted[1],
+            voted_total=voted[2],
         )
     for number, votes in ((1, 40), (2, 70), (3, 80)):
-        CandidateVotes.objects.create(revision=revision, candidate=CandidateFactory(contest=tally.contest, ballot_number=number), votes=votes)
+        CandidateVotes.objects.create(
+            revision=revision, candidate=CandidateFactory(contest=tally.contest, ballot_number=number), votes=votes
+        )
     assert revision.failures() == []
     CandidateVotes.objects.filter(candidate__ballot_number=3).update(votes=800)
     assert {failure.rule for failure in revision.failures()} == {"candidates_sum_to_valid"}
     CandidateVotes.objects.filter(candidate__ballot_number=3).update(votes=801)
-    assert {failure.rule for failure in revision.failures()} == {"candidates_sum_to_valid", "candidate_within_station_maximum"}
+    assert {failure.rule for failure in revision.failures()} == {
+        "candidates_sum_to_valid",
+        "candidate_within_station_maximum",
+    }

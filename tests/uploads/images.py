@@ -72,5 +72,8 @@ def png_declaring(width, height):
 
 
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script></svg>"
+)
 TEXT = b"Ini bukan gambar. Hasil TPS 001: 1 = 40, 2 = 70, 3 = 80.\n"

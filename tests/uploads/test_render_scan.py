@@ -33,7 +33,14 @@ def test_a_small_image_is_not_enlarged():
 
 @pytest.mark.parametrize(
     "fmt, options, mode",
-    [("PNG", {}, "RGB"), ("WEBP", {}, "RGB"), ("TIFF", {}, "L"), ("PNG", {}, "RGBA"), ("PNG", {}, "P"), ("TIFF", {"compression": "tiff_lzw"}, "RGB")],
+    [
+        ("PNG", {}, "RGB"),
+        ("WEBP", {}, "RGB"),
+        ("TIFF", {}, "L"),
+        ("PNG", {}, "RGBA"),
+        ("PNG", {}, "P"),
+        ("TIFF", {"compression": "tiff_lzw"}, "RGB"),
+    ],
 )
 def test_each_allowed_format_is_accepted(fmt, options, mode):
     result = render_scan(images.encoded(fmt, mode=mode, **options), max_pixels=LIMIT)

@@ -73,7 +73,9 @@ def bucket(settings, s3_endpoint):
     client.delete_bucket(Bucket=BUCKET)
 
 
-def test_raw_file_and_renditions_land_in_the_bucket(kalbar, contest, officer, bucket, django_capture_on_commit_callbacks):
+def test_raw_file_and_renditions_land_in_the_bucket(
+    kalbar, contest, officer, bucket, django_capture_on_commit_callbacks
+):
     tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
     data = images.photo_with_gps_rotated()
     with django_capture_on_commit_callbacks(execute=True):
@@ -86,7 +88,9 @@ def test_raw_file_and_renditions_land_in_the_bucket(kalbar, contest, officer, bu
     assert scan.thumbnail.url.startswith(f"{bucket.meta.endpoint_url}/{BUCKET}/scans/thumbnail/")
 
 
-def test_a_raw_object_already_in_the_bucket_is_not_overwritten(kalbar, contest, officer, bucket, django_capture_on_commit_callbacks):
+def test_a_raw_object_already_in_the_bucket_is_not_overwritten(
+    kalbar, contest, officer, bucket, django_capture_on_commit_callbacks
+):
     tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
     data = images.jpeg()
     with django_capture_on_commit_callbacks(execute=True):
@@ -100,7 +104,9 @@ def test_a_raw_object_already_in_the_bucket_is_not_overwritten(kalbar, contest, 
     assert bucket.head_object(Bucket=BUCKET, Key=scan.raw.name)["LastModified"] == first
 
 
-def test_a_storage_outage_is_retried_not_a_rejection(kalbar, contest, officer, bucket, settings, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_storage_outage_is_retried_not_a_rejection(
+    kalbar, contest, officer, bucket, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     from botocore.exceptions import EndpointConnectionError
 
     from uploads.services import scans_sweep
@@ -108,12 +114,17 @@ def test_a_storage_outage_is_retried_not_a_rejection(kalbar, contest, officer, b
 
     tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
     with django_capture_on_commit_callbacks(execute=False):
-        scan, _created = scan_store(data=images.jpeg(), original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
+        scan, _created = scan_store(
+            data=images.jpeg(), original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer
+        )
     working = settings.STORAGES
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     settings.STORAGES = {
         **working,
-        "default": {**working["default"], "OPTIONS": {**working["default"]["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{free_port()}"}},
+        "default": {
+            **working["default"],
+            "OPTIONS": {**working["default"]["OPTIONS"], "endpoint_url": f"http://127.0.0.1:{free_port()}"},
+        },
     }
     assert issubclass(EndpointConnectionError, ingest_scan.autoretry_for)
     # The last allowed try: the error comes back instead of another retry being scheduled.

@@ -89,7 +89,9 @@ def test_an_officer_cannot_store_a_scan_for_another_region(kalbar, contest, offi
 def test_pages_of_one_form_are_numbered_in_order(kalbar, contest, officer, django_capture_on_commit_callbacks):
     files = [(f"page{n}.jpg", images.jpeg(color=(n * 40, 100, 100))) for n in (1, 2, 3)]
     with django_capture_on_commit_callbacks(execute=True):
-        batch = upload_form_pages(contest=contest, station=kalbar["tps_bansir_laut_2"], files=files, uploaded_by=officer)
+        batch = upload_form_pages(
+            contest=contest, station=kalbar["tps_bansir_laut_2"], files=files, uploaded_by=officer
+        )
     assert list(batch.files.values_list("name", "outcome")) == [
         ("page1.jpg", "accepted"),
         ("page2.jpg", "accepted"),
@@ -109,12 +111,17 @@ def test_a_tps_outside_the_contest_region_is_refused(kalbar, officer):
     singkawang_mayor = ContestFactory(region=kalbar["singkawang"], office="mayor", name="Wali Kota Singkawang")
     with pytest.raises(UploadRefused, match="not in the region"):
         upload_form_pages(
-            contest=singkawang_mayor, station=kalbar["tps_bansir_laut_1"], files=[("a.jpg", images.jpeg())], uploaded_by=officer
+            contest=singkawang_mayor,
+            station=kalbar["tps_bansir_laut_1"],
+            files=[("a.jpg", images.jpeg())],
+            uploaded_by=officer,
         )
     assert Scan.objects.count() == 0
 
 
-def test_a_scan_that_keeps_killing_its_worker_is_rejected_not_retried_forever(tally, officer, django_capture_on_commit_callbacks):
+def test_a_scan_that_keeps_killing_its_worker_is_rejected_not_retried_forever(
+    tally, officer, django_capture_on_commit_callbacks
+):
     from uploads.services import INGEST_MAX_ATTEMPTS, scan_ingest
 
     with django_capture_on_commit_callbacks(execute=False):

@@ -16,7 +16,9 @@ def stuck_scans(kalbar, contest, officer, django_capture_on_commit_callbacks):
     tally = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
     with django_capture_on_commit_callbacks(execute=False):
         scans = [
-            scan_store(data=images.jpeg(color=(n, n, n)), original_name=f"{n}.jpg", tally=tally, page=n, uploaded_by=officer)[0]
+            scan_store(
+                data=images.jpeg(color=(n, n, n)), original_name=f"{n}.jpg", tally=tally, page=n, uploaded_by=officer
+            )[0]
             for n in (1, 2, 3)
         ]
     return scans

@@ -17,23 +17,11 @@ def officer_client(client, officer):
     return client
 
 
-def upload_page(client, contest, station, *files, first_page=1):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return client.post(
-        reverse("admin:uploads_scan_upload"),
-        {
-            "contest": contest.pk,
-            "station": station.pk,
-            "first_page": first_page,
-            "files": [SimpleUploadedFile(name, data) for name, data in files],
-        },
-    )
-
-
-def test_an_officer_uploads_pages_and_sees_the_report_with_progress(kalbar, contest, officer_client, django_capture_on_commit_callbacks):
+def test_an_officer_uploads_pages_and_sees_the_report_with_progress(
+    kalbar, contest, officer_client, django_capture_on_commit_callbacks, admin_upload
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = upload_page(
+        response = admin_upload(
             officer_client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.jpeg()), ("p2.jpg", images.TEXT)
         )
     assert response.status_code == 302
@@ -45,30 +33,39 @@ def test_an_officer_uploads_pages_and_sees_the_report_with_progress(kalbar, cont
     assert 'http-equiv="refresh"' not in html  # nothing left to wait for
 
 
-def test_the_report_refreshes_itself_while_scans_wait(kalbar, contest, officer_client, django_capture_on_commit_callbacks):
+def test_the_report_refreshes_itself_while_scans_wait(
+    kalbar, contest, officer_client, django_capture_on_commit_callbacks, admin_upload
+):
     with django_capture_on_commit_callbacks(execute=False):
-        response = upload_page(officer_client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.jpeg()))
+        response = admin_upload(officer_client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.jpeg()))
     html = officer_client.get(response.url).content.decode()
     assert "0 ready, 0 rejected, 1 waiting, of 1 files" in html
     assert 'http-equiv="refresh"' in html
 
 
-def test_a_forged_upload_for_another_region_is_refused_logged_and_stores_nothing(kalbar, contest, officer_client, caplog):
+def test_a_forged_upload_for_another_region_is_refused_logged_and_stores_nothing(
+    kalbar, contest, officer_client, caplog, admin_upload
+):
     with caplog.at_level(logging.WARNING, logger="kpuportal.security"):
-        response = upload_page(officer_client, contest, kalbar["tps_pasiran_1"], ("p1.jpg", images.jpeg()))
+        response = admin_upload(officer_client, contest, kalbar["tps_pasiran_1"], ("p1.jpg", images.jpeg()))
     assert response.status_code == 200
     assert "is outside your region" in response.content.decode()
     assert Scan.objects.count() == 0 and Tally.objects.count() == 0
     assert "officer-pontianak" in caplog.text
 
 
-def test_an_officer_sees_only_scans_and_stations_of_their_region(kalbar, contest, officer_client, superuser, django_capture_on_commit_callbacks):
+def test_an_officer_sees_only_scans_and_stations_of_their_region(
+    kalbar, contest, officer_client, superuser, django_capture_on_commit_callbacks
+):
     from uploads.services import upload_bulk
 
     with django_capture_on_commit_callbacks(execute=True):
         upload_bulk(
             contest=contest,
-            files=[("61.71.06.1001.001-1.jpg", images.jpeg(color=(1, 1, 1))), ("61.72.01.1001.001-1.jpg", images.jpeg(color=(2, 2, 2)))],
+            files=[
+                ("61.71.06.1001.001-1.jpg", images.jpeg(color=(1, 1, 1))),
+                ("61.72.01.1001.001-1.jpg", images.jpeg(color=(2, 2, 2))),
+            ],
             uploaded_by=superuser,
         )
     theirs = Scan.objects.get(tally__station__code="61.71.06.1001.001")
@@ -76,7 +73,9 @@ def test_an_officer_sees_only_scans_and_stations_of_their_region(kalbar, contest
     listing = officer_client.get(reverse("admin:uploads_scan_changelist")).content.decode()
     assert "61.71.06.1001.001" in listing and "61.72.01.1001.001" not in listing
     assert officer_client.get(reverse("admin:uploads_scan_change", args=[theirs.pk])).status_code == 200
-    assert officer_client.get(reverse("admin:uploads_scan_change", args=[other.pk])).status_code == 302  # "does not exist"
+    assert (
+        officer_client.get(reverse("admin:uploads_scan_change", args=[other.pk])).status_code == 302
+    )  # "does not exist"
     stations = officer_client.get(reverse("admin:results_pollingstation_changelist")).content.decode()
     assert "61.71.06.1001.001" in stations and "61.72.01.1001.001" not in stations
 
@@ -92,18 +91,20 @@ def test_autocomplete_offers_only_the_officers_stations(kalbar, officer_client):
 
 
 def test_search_accepts_the_undotted_kpu_code(kalbar, officer_client):
-    html = officer_client.get(reverse("admin:results_pollingstation_changelist"), {"q": "6171061001002"}).content.decode()
+    html = officer_client.get(
+        reverse("admin:results_pollingstation_changelist"), {"q": "6171061001002"}
+    ).content.decode()
     assert "61.71.06.1001.002" in html and "61.71.06.1001.001" not in html
 
 
-def test_an_auditor_reads_everything_and_uploads_nothing(kalbar, contest, client):
+def test_an_auditor_reads_everything_and_uploads_nothing(kalbar, contest, client, admin_upload):
     auditor = officer_create(username="auditor", region=None, auditor=True)
     client.force_login(auditor)
     assert client.get(reverse("admin:uploads_scan_changelist")).status_code == 200
     stations = client.get(reverse("admin:results_pollingstation_changelist")).content.decode()
     assert "61.71.06.1001.001" in stations and "61.72.01.1001.001" in stations
     assert client.get(reverse("admin:uploads_scan_upload")).status_code == 403
-    response = upload_page(client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.jpeg()))
+    response = admin_upload(client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.jpeg()))
     assert response.status_code == 403
     assert Scan.objects.count() == 0
 
@@ -111,7 +112,15 @@ def test_an_auditor_reads_everything_and_uploads_nothing(kalbar, contest, client
 def test_the_officer_command_binds_an_account_to_a_region(kalbar, client):
     from django.core.management import call_command
 
-    call_command("create_officer", "petugas-singkawang", "--region", "6172", "--password", "Rahasia-singkawang-1", stdout=open("/dev/null", "w"))
+    call_command(
+        "create_officer",
+        "petugas-singkawang",
+        "--region",
+        "6172",
+        "--password",
+        "Rahasia-singkawang-1",
+        stdout=open("/dev/null", "w"),
+    )
     assert client.login(username="petugas-singkawang", password="Rahasia-singkawang-1")
     stations = client.get(reverse("admin:results_pollingstation_changelist")).content.decode()
     assert "61.72.01.1001.001" in stations and "61.71.06.1001.001" not in stations

@@ -18,9 +18,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
@@ -53,7 +51,19 @@ class Broker:
         if self.ping():
             pytest.fail(f"port {self.port} already has a redis-server the tests do not own")
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.directory,
+            ],
             stdout=subprocess.DEVNULL,
         )
         wait_for(self.ping, "the broker to answer", timeout=10)
@@ -104,9 +114,29 @@ def workers(broker, media_root, tmp_path):
     def start():
         log = tmp_path / f"worker-{len(started)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kpuportal", "worker", "--pool", "prefork", "--concurrency", "1",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO", "--hostname", f"test{len(started)}@%h"],
-            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kpuportal",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"test{len(started)}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         started.append(process)
         wait_for(lambda: "ready." in log.read_text() or process.poll() is not None, "the worker to start", timeout=60)
@@ -135,17 +165,11 @@ def all_final():
     return all(status in (Scan.Status.READY, Scan.Status.REJECTED) for status in statuses())
 
 
-def test_an_upload_in_the_admin_becomes_ready_on_a_real_worker(kalbar, contest, officer, client, workers):
+def test_an_upload_in_the_admin_becomes_ready_on_a_real_worker(kalbar, contest, officer, client, workers, admin_upload):
     workers()
     client.force_login(officer)
-    response = client.post(
-        reverse("admin:uploads_scan_upload"),
-        {
-            "contest": contest.pk,
-            "station": kalbar["tps_bansir_laut_1"].pk,
-            "first_page": 1,
-            "files": [SimpleUploadedFile("c1-hal1.jpg", images.photo_with_gps_rotated())],
-        },
+    response = admin_upload(
+        client, contest, kalbar["tps_bansir_laut_1"], ("c1-hal1.jpg", images.photo_with_gps_rotated())
     )
     assert response.status_code == 302
     wait_for(lambda: statuses() == [Scan.Status.READY], "the scan to be ready")
@@ -214,20 +238,14 @@ def test_a_worker_killed_mid_task_loses_no_scan(kalbar, contest, officer, worker
     assert len(statuses()) == 10
 
 
-def test_an_upload_while_the_broker_is_down_is_ready_after_recovery(kalbar, contest, officer, client, broker, workers):
+def test_an_upload_while_the_broker_is_down_is_ready_after_recovery(
+    kalbar, contest, officer, client, broker, workers, admin_upload
+):
     broker.stop()
     try:
         client.force_login(officer)
         started = time.monotonic()
-        response = client.post(
-            reverse("admin:uploads_scan_upload"),
-            {
-                "contest": contest.pk,
-                "station": kalbar["tps_bansir_laut_2"].pk,
-                "first_page": 1,
-                "files": [SimpleUploadedFile("c1.jpg", images.jpeg())],
-            },
-        )
+        response = admin_upload(client, contest, kalbar["tps_bansir_laut_2"], ("c1.jpg", images.jpeg()))
         assert response.status_code == 302
         assert time.monotonic() - started < 30
         scan = Scan.objects.get()

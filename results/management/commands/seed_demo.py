@@ -43,4 +43,6 @@ class Command(BaseCommand):
                 region=Region.objects.get(code="61.71"),
                 password="kpu-demo-officer",
             )
-            self.stdout.write("Accounts: admin / kpu-demo-admin, officer-pontianak / kpu-demo-officer (Kota Pontianak).")
+            self.stdout.write(
+                "Accounts: admin / kpu-demo-admin, officer-pontianak / kpu-demo-officer (Kota Pontianak)."
+            )
