@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class UploadsConfig(AppConfig):
     name = "uploads"
-    verbose_name = _("C1 scans")
+    verbose_name = _("C1 scans and uploads")
