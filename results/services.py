@@ -210,6 +210,7 @@ def tally_revision_add(*, revision, entered_by):
     """Append a reading to its C1 form; the readings before it stay as they were."""
     if revision.pk is not None:
         raise ValueError("C1 readings are append-only; add a new reading instead")
+    station_access_require(user=entered_by, station=revision.tally.station)
     with transaction.atomic():
         # The row lock serialises numbering when two officers save at once.
         tally = Tally.objects.select_for_update().get(pk=revision.tally_id)

@@ -15,7 +15,7 @@ def reading(tally, **numbers):
 
 
 def test_readings_are_numbered_in_order_and_earlier_ones_stay(tally):
-    officer = UserFactory()
+    officer = UserFactory(is_superuser=True)
     first = tally_revision_add(revision=reading(tally), entered_by=officer)
     second = tally_revision_add(
         revision=reading(tally, source=TallyRevision.Source.PLENARY_CORRECTION, reason="84, not 884"),
@@ -25,17 +25,30 @@ def test_readings_are_numbered_in_order_and_earlier_ones_stay(tally):
     assert list(tally.revisions.values_list("number", "source")) == [(1, "officer_entry"), (2, "plenary_correction")]
 
 
+def test_an_officer_cannot_add_a_reading_outside_their_region(kalbar, tally):
+    from django.core.exceptions import PermissionDenied
+
+    from results.services import officer_create
+
+    singkawang = officer_create(username="petugas-singkawang", region=kalbar["singkawang"])
+    with pytest.raises(PermissionDenied):
+        tally_revision_add(revision=reading(tally), entered_by=singkawang)
+    assert not TallyRevision.objects.exists()
+    pontianak = officer_create(username="petugas-pontianak", region=kalbar["pontianak"])
+    assert tally_revision_add(revision=reading(tally), entered_by=pontianak).number == 1
+
+
 def test_a_stored_reading_cannot_be_added_again_as_an_edit(tally):
-    revision = tally_revision_add(revision=reading(tally), entered_by=UserFactory())
+    revision = tally_revision_add(revision=reading(tally), entered_by=UserFactory(is_superuser=True))
     revision.valid_votes = 1
     with pytest.raises(ValueError, match="append-only"):
-        tally_revision_add(revision=revision, entered_by=UserFactory())
+        tally_revision_add(revision=revision, entered_by=UserFactory(is_superuser=True))
     revision.refresh_from_db()
     assert revision.valid_votes == 190
 
 
 def test_a_stored_reading_is_checked_with_its_contest_rules(tally):
-    revision = tally_revision_add(revision=reading(tally), entered_by=UserFactory())
+    revision = tally_revision_add(revision=reading(tally), entered_by=UserFactory(is_superuser=True))
     for row, (registered, voted) in {
         "dpt": ((140, 150, 290), (90, 100, 190)),
         "dpph": ((5, 5, 10), (5, 5, 10)),
