@@ -15,8 +15,9 @@ On the same files, in the same run, it measures:
 - ingest: `uploads.services.scan_ingest` per stored scan (storage read,
   sha256, render_scan, renditions written, status updated) on the embedded
   defaults (SQLite and local files in a temporary directory under bench/out/,
-  eager Celery). The scans are stored beforehand with `scan_store`, their
-  on-commit queueing caught rather than run, and only the ingests are timed;
+  eager Celery). The scans are stored beforehand with `scan_store` (eager
+  Celery ingests each once there, untimed), then set back to received before
+  every timed round;
 - peak RSS of a child process running the baseline loop and of one running
   the render_scan loop, each reading one file at a time as a worker does:
   that child's `ru_maxrss` (KiB on Linux) from os.wait4(), which is what
