@@ -57,15 +57,6 @@ def env_list(name, default=()):
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it, or set DJANGO_DEBUG=1 for a local development run."
-        )
-    # Development only: a key that lives as long as the process, never a fixed string.
-    SECRET_KEY = get_random_secret_key()
-
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -113,6 +104,31 @@ TEMPLATES = [
 WSGI_APPLICATION = "kpuportal.wsgi.application"
 
 DATA_DIR = Path(env_str("KPU_DATA_DIR", str(BASE_DIR / "var")))
+PRODUCTION = env_bool("KPU_PRODUCTION", False)
+
+
+def installation_secret_key(path):
+    """The key of this installation, made once and kept beside its SQLite file.
+
+    Lets the embedded defaults run with nothing set without a fixed key in the
+    code; every process of one installation reads the same key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        key = get_random_secret_key()
+        handle.write(key)
+    return key
+
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set; production (KPU_PRODUCTION=1) needs it.")
+    SECRET_KEY = installation_secret_key(DATA_DIR / "secret_key")
 
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
@@ -236,7 +252,7 @@ LOGGING = {
 
 # Production: HTTPS behind a proxy. Passes `manage.py check --deploy` when
 # DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS are given.
-if env_bool("KPU_PRODUCTION", False):
+if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("KPU_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("KPU_HSTS_SECONDS", 31536000)

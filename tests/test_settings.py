@@ -37,8 +37,8 @@ def probe(env):
     return json.loads(result.stdout)
 
 
-def test_nothing_set_but_a_key_means_the_embedded_defaults(tmp_path):
-    found = probe({"DJANGO_SECRET_KEY": "k", "KPU_DATA_DIR": str(tmp_path)})
+def test_nothing_set_means_the_embedded_defaults(tmp_path):
+    found = probe({"KPU_DATA_DIR": str(tmp_path)})
     assert found == {
         "debug": False,
         "database": "django.db.backends.sqlite3",
@@ -54,6 +54,7 @@ def test_service_urls_switch_to_postgres_redis_a_worker_and_s3(tmp_path):
     found = probe(
         {
             "DJANGO_SECRET_KEY": "k",
+            "KPU_DATA_DIR": str(tmp_path),
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/kpuportal",
             "REDIS_URL": "redis://127.0.0.1:6379/3",
             "AWS_STORAGE_BUCKET_NAME": "scans",
@@ -66,24 +67,39 @@ def test_service_urls_switch_to_postgres_redis_a_worker_and_s3(tmp_path):
     assert found["broker"] == "redis://127.0.0.1:6379/3"
 
 
-def test_a_development_run_needs_no_key():
-    assert probe({"DJANGO_DEBUG": "1"})["debug"] is True
+def test_nothing_set_at_all_runs_with_a_key_made_once_for_the_installation(tmp_path):
+    result = run({"KPU_DATA_DIR": str(tmp_path)}, sys.executable, "manage.py", "check")
+    assert result.returncode == 0, result.stderr
+    key_file = tmp_path / "secret_key"
+    key = key_file.read_text()
+    assert len(key) >= 50
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert run({"KPU_DATA_DIR": str(tmp_path)}, sys.executable, "manage.py", "check").returncode == 0
+    assert key_file.read_text() == key  # every later process reads the same key
 
 
-def test_without_debug_a_missing_secret_key_is_an_error():
-    result = run({}, sys.executable, "-c", PROBE)
+def test_production_without_a_secret_key_is_an_error(tmp_path):
+    result = run({"KPU_PRODUCTION": "1", "KPU_DATA_DIR": str(tmp_path)}, sys.executable, "-c", PROBE)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
 
 
-def test_a_misspelt_boolean_is_an_error_not_false():
-    result = run({"DJANGO_SECRET_KEY": "k", "DJANGO_DEBUG": "ture"}, sys.executable, "-c", PROBE)
+def test_a_misspelt_boolean_is_an_error_not_false(tmp_path):
+    result = run(
+        {"DJANGO_SECRET_KEY": "k", "DJANGO_DEBUG": "ture", "KPU_DATA_DIR": str(tmp_path)}, sys.executable, "-c", PROBE
+    )
     assert result.returncode != 0
     assert "DJANGO_DEBUG='ture'" in result.stderr
 
 
-def test_production_cannot_run_in_debug():
-    result = run({"DJANGO_SECRET_KEY": "k", "DJANGO_DEBUG": "1", "KPU_PRODUCTION": "1"}, sys.executable, "-c", PROBE)
+def test_production_cannot_run_in_debug(tmp_path):
+    result = run(
+        {"DJANGO_SECRET_KEY": "k", "DJANGO_DEBUG": "1", "KPU_PRODUCTION": "1", "KPU_DATA_DIR": str(tmp_path)},
+        sys.executable,
+        "-c",
+        PROBE,
+    )
     assert "KPU_PRODUCTION=1 cannot run with DJANGO_DEBUG=1" in result.stderr
 
 
