@@ -125,3 +125,23 @@ def test_the_officer_command_binds_an_account_to_a_region(kalbar, client):
     stations = client.get(reverse("admin:results_pollingstation_changelist")).content.decode()
     assert "61.72.01.1001.001" in stations and "61.71.06.1001.001" not in stations
     assert Region.objects.get(officers__user__username="petugas-singkawang").code == "61.72"
+
+
+def test_the_upload_list_costs_the_same_queries_for_one_upload_or_many(kalbar, contest, officer_client, officer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from uploads.models import UploadBatch
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as captured:
+            html = officer_client.get(reverse("admin:uploads_uploadbatch_changelist")).content.decode()
+        return len(captured), html
+
+    UploadBatch.objects.create(contest=contest, uploaded_by=officer)
+    one, _html = queries_for_list()
+    for _n in range(3):
+        UploadBatch.objects.create(contest=contest, uploaded_by=officer)
+    many, html = queries_for_list()
+    assert many == one
+    assert html.count("0 ready, 0 rejected, 0 waiting, of 0 files") == 4
