@@ -1,8 +1,9 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from django.utils.translation import gettext_lazy as _
+
+from uploads import views as upload_views
 
 admin.site.site_header = _("KPU results portal")
 admin.site.site_title = _("KPU results portal")
@@ -12,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Development only; in production scans are served by nginx or the bucket.
-urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.MEDIA_URL.startswith("/"):
+    # Public renditions from the local store, when no web server or bucket serves them.
+    urlpatterns += [re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", upload_views.rendition)]

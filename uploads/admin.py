@@ -1,18 +1,19 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Value
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from results.admin import AppendOnlyAdmin, RegencyFilter, RegionScopedAdmin
-from results.selectors import user_sees_everything
+from results.selectors import scope_q, user_sees_everything
 
+from . import views
 from .forms import BulkUploadForm, FormPagesUploadForm
 from .models import BatchFile, Scan, UploadBatch
-from .services import UploadRefused, upload_bulk, upload_form_pages
+from .services import UploadRefused, batch_receive
 
 
 def _thumbnail(scan):
@@ -21,17 +22,54 @@ def _thumbnail(scan):
     return format_html('<img class="scan-thumbnail" src="{}" alt="" loading="lazy">', scan.thumbnail.url)
 
 
+class FiledTwiceFilter(admin.SimpleListFilter):
+    """Scans whose same bytes were also uploaded for another TPS: a sign of a misfiled form."""
+
+    title = _("filed for another TPS too")
+    parameter_name = "filed_twice"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            elsewhere = BatchFile.objects.filter(station__isnull=False).exclude(station=F("scan__tally__station"))
+            return queryset.filter(pk__in=elsewhere.values("scan"))
+        return queryset
+
+
 @admin.register(Scan)
 class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
     class Media:
         css = {"all": ["uploads/admin.css"]}
 
     region_code_path = "tally__station__code"
-    list_display = ["preview", "station_code", "page", "status", "rejection_reason", "uploaded_by", "uploaded_at"]
-    list_filter = ["status", RegencyFilter, "tally__contest"]
+    list_display = ["preview", "station_code", "page", "status", "reason", "uploaded_by", "uploaded_at"]
+    list_filter = ["status", FiledTwiceFilter, RegencyFilter, "tally__contest"]
     list_select_related = ["tally__station__village", "tally__contest", "uploaded_by"]
     search_fields = ["tally__station__code", "sha256", "original_name"]
-    readonly_fields = [field.name for field in Scan._meta.fields] + ["preview_large"]
+    fields = [
+        "tally",
+        "page",
+        "status",
+        "reason",
+        "preview_large",
+        "original",
+        "original_name",
+        "size_bytes",
+        "sha256",
+        "image_format",
+        "width",
+        "height",
+        "web_sha256",
+        "thumbnail_sha256",
+        "uploaded_by",
+        "uploaded_at",
+        "processed_at",
+        "attempts",
+        "filed_for",
+    ]
+    readonly_fields = fields
     show_full_result_count = False
 
     @admin.display(description=_("scan"))
@@ -42,20 +80,59 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
     def station_code(self, scan):
         return scan.tally.station.code
 
+    @admin.display(description=_("reason for rejection"))
+    def reason(self, scan):
+        return scan.rejection_reason or "-"
+
     @admin.display(description=_("web rendition"))
     def preview_large(self, scan):
         if not scan.web:
             return "-"
         return format_html('<a href="{}"><img class="scan-web" src="{}" alt=""></a>', scan.web.url, scan.web.url)
 
+    @admin.display(description=_("original file"))
+    def original(self, scan):
+        """Staff only, through an authorised view: the original may carry the officer's GPS position."""
+        url = reverse("admin:uploads_scan_original", args=[scan.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Open the file as uploaded"))
+
+    @admin.display(description=_("also uploaded for"))
+    def filed_for(self, scan):
+        others = (
+            BatchFile.objects.filter(scan=scan)
+            .exclude(station=scan.tally.station)
+            .exclude(station__isnull=True)
+            .select_related("station", "batch__uploaded_by")
+        )
+        if not others:
+            return "-"
+        return format_html_join(
+            "",
+            "<p>TPS {} · {} · {}</p>",
+            ((line.station.code, line.page, line.batch) for line in others),
+        )
+
     def get_urls(self):
         return [
             path("upload/", self.admin_site.admin_view(self.upload_view), name="uploads_scan_upload"),
             path("bulk-upload/", self.admin_site.admin_view(self.bulk_upload_view), name="uploads_scan_bulk_upload"),
+            path(
+                "<path:object_id>/original/",
+                self.admin_site.admin_view(self.original_view),
+                name="uploads_scan_original",
+            ),
         ] + super().get_urls()
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("admin:uploads_scan_upload")
+
+    def original_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        scan = self.get_object(request, object_id)
+        if scan is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return views.original_response(scan)
 
     def _upload_page(self, request, form_class, title, upload):
         if not self.has_add_permission(request):
@@ -64,8 +141,8 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 batch = upload(form.cleaned_data, request.user)
-            except (PermissionDenied, UploadRefused) as refused:
-                form.add_error(None, getattr(refused, "reason", None) or str(refused))
+            except UploadRefused as refused:
+                form.add_error(None, str(refused.reason))
             else:
                 messages.success(request, _("Upload received. The report below shows each file."))
                 return redirect("admin:uploads_uploadbatch_change", batch.pk)
@@ -80,10 +157,10 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
 
     def upload_view(self, request):
         def upload(data, user):
-            return upload_form_pages(
+            return batch_receive(
                 contest=data["contest"],
                 station=data["station"],
-                files=[(file.name, file.read()) for file in data["files"]],
+                files=data["files"],
                 first_page=data["first_page"],
                 uploaded_by=user,
             )
@@ -92,16 +169,14 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
 
     def bulk_upload_view(self, request):
         def upload(data, user):
-            # A generator: each file is read only when its turn comes.
-            files = ((file.name, file.read()) for file in data["files"])
-            return upload_bulk(contest=data["contest"], files=files, uploaded_by=user)
+            return batch_receive(contest=data["contest"], files=data["files"], uploaded_by=user)
 
         return self._upload_page(request, BulkUploadForm, _("Bulk upload of C1 scans"), upload)
 
 
 class BatchFileInline(admin.TabularInline):
     model = BatchFile
-    fields = ["name", "outcome", "reason", "scan_status", "preview"]
+    fields = ["name", "tps", "result", "why", "preview"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -110,19 +185,39 @@ class BatchFileInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("scan__tally__station")
+        # A duplicate may point at a scan of another region: its thumbnail is not this user's to see.
+        if user_sees_everything(request.user):
+            visible = Value(True)
+        else:
+            visible = ExpressionWrapper(scope_q(request.user, "scan__tally__station__code"), BooleanField())
+        lines = super().get_queryset(request).select_related("scan__tally__station", "station")
+        return lines.annotate(scan_visible=visible)
 
-    @admin.display(description=_("scan status"))
-    def scan_status(self, batch_file):
-        if batch_file.scan is None:
-            return "-"
-        scan = batch_file.scan
-        status = scan.get_status_display()
-        return f"{status}: {scan.rejection_reason}" if scan.rejection_reason else status
+    @admin.display(description=_("TPS"))
+    def tps(self, line):
+        return f"{line.station.code} · {line.page}" if line.station else "-"
+
+    @admin.display(description=_("outcome"))
+    def result(self, line):
+        """The final word on the file: an accepted file whose scan was then rejected reads as rejected."""
+        scan = line.scan
+        if line.outcome == BatchFile.Outcome.ACCEPTED and scan is not None:
+            if scan.status == Scan.Status.REJECTED:
+                return _("rejected")
+            if scan.status == Scan.Status.READY:
+                return _("accepted, ready")
+            return _("accepted, being checked")
+        return line.get_outcome_display()
+
+    @admin.display(description=_("reason"))
+    def why(self, line):
+        if line.outcome == BatchFile.Outcome.ACCEPTED and line.scan is not None and line.scan.rejection_code:
+            return line.scan.rejection_reason
+        return line.reason or ""
 
     @admin.display(description=_("scan"))
-    def preview(self, batch_file):
-        return _thumbnail(batch_file.scan)
+    def preview(self, line):
+        return _thumbnail(line.scan) if line.scan_visible else "-"
 
 
 # Per upload, computed in the list's one query rather than once per row.
@@ -131,22 +226,31 @@ PROGRESS = {
     "ready_count": Count("files", filter=Q(files__scan__status=Scan.Status.READY)),
     "rejected_count": Count(
         "files",
-        filter=Q(files__outcome=BatchFile.Outcome.REJECTED) | Q(files__scan__status=Scan.Status.REJECTED),
+        filter=Q(files__outcome=BatchFile.Outcome.REJECTED)
+        | Q(files__outcome=BatchFile.Outcome.ACCEPTED, files__scan__status=Scan.Status.REJECTED),
     ),
-    "waiting_count": Count("files", filter=Q(files__scan__status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING])),
+    "duplicate_count": Count("files", filter=Q(files__outcome=BatchFile.Outcome.DUPLICATE)),
+    "waiting_count": Count(
+        "files",
+        filter=Q(
+            files__outcome=BatchFile.Outcome.ACCEPTED,
+            files__scan__status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING],
+        ),
+    ),
 }
 
 
 @admin.register(UploadBatch)
 class UploadBatchAdmin(AppendOnlyAdmin):
-    """The upload report: one line per file, and how far ingestion has come."""
+    """The upload report: one line per file, and how far unpacking and ingestion have come."""
 
     class Media:
         css = {"all": ["uploads/admin.css"]}
 
     list_display = ["uploaded_at", "uploaded_by", "contest", "progress"]
     list_select_related = ["uploaded_by", "contest"]
-    readonly_fields = ["contest", "uploaded_by", "uploaded_at", "progress"]
+    fields = ["contest", "station", "uploaded_by", "uploaded_at", "progress"]
+    readonly_fields = fields
     inlines = [BatchFileInline]
 
     def get_queryset(self, request):
@@ -160,22 +264,34 @@ class UploadBatchAdmin(AppendOnlyAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, batch):
+        done = batch.ready_count + batch.rejected_count + batch.duplicate_count
+        counts = {
+            "ready": batch.ready_count,
+            "rejected": batch.rejected_count,
+            "duplicates": batch.duplicate_count,
+            "waiting": batch.waiting_count,
+            "files": batch.file_count,
+        }
+        if batch.status != UploadBatch.Status.UNPACKED:
+            # The number of files is known only once every zip is open.
+            return format_html(
+                '<progress class="upload-progress"></progress> {}',
+                _("Unpacking: %(files)d files reported so far.") % counts,
+            )
         return format_html(
             '<progress class="upload-progress" value="{}" max="{}"></progress> {}',
-            batch.ready_count + batch.rejected_count,
+            done,
             batch.file_count,
-            _("%(ready)d ready, %(rejected)d rejected, %(waiting)d waiting, of %(files)d files")
-            % {
-                "ready": batch.ready_count,
-                "rejected": batch.rejected_count,
-                "waiting": batch.waiting_count,
-                "files": batch.file_count,
-            },
+            _(
+                "%(ready)d ready, %(rejected)d rejected, %(duplicates)d duplicates, %(waiting)d waiting, "
+                "of %(files)d files"
+            )
+            % counts,
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         batch = self.get_object(request, object_id)
-        waiting = batch.waiting_count if batch else 0
+        waiting = batch is not None and (batch.waiting_count or batch.status != UploadBatch.Status.UNPACKED)
         extra_context = {
             **(extra_context or {}),
             "waiting": waiting,

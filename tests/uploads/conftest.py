@@ -1,10 +1,13 @@
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from results.models import Region
 from results.services import officer_create
 from tests.factories import ContestFactory, UserFactory
+from uploads.services import batch_receive
+from uploads.storage import raw_put
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +50,44 @@ def admin_upload():
         )
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def private_root(settings, tmp_path):
+    """Raw uploads go to a private store apart from the public renditions."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
+        },
+    }
+    return tmp_path / "private"
+
+
+def uploaded(name, data):
+    """A file as Django hands it to a view after a multipart upload."""
+    return SimpleUploadedFile(name, data)
+
+
+def stored(data):
+    """Bytes kept in the private store, as an upload does before a scan is recorded."""
+    return raw_put(ContentFile(data))
+
+
+@pytest.fixture
+def receive(contest, officer, django_capture_on_commit_callbacks):
+    """Upload as the admin does and run the queued unpacking and ingest at once (eager tasks)."""
+
+    def run(files, user=officer, **options):
+        with django_capture_on_commit_callbacks(execute=True):
+            batch = batch_receive(
+                contest=options.pop("contest", contest),
+                files=[uploaded(name, data) for name, data in files],
+                uploaded_by=user,
+                **options,
+            )
+        batch.refresh_from_db()
+        return batch
+
+    return run

@@ -6,8 +6,10 @@ from django.core.files.storage import default_storage
 
 from results.models import Tally
 from tests.uploads import images
+from tests.uploads.conftest import stored
 from uploads.models import Scan
-from uploads.services import UploadRefused, scan_store, upload_form_pages
+from uploads.services import UploadRefused, scan_store
+from uploads.storage import private_storage
 
 
 @pytest.fixture
@@ -18,11 +20,12 @@ def tally(kalbar, contest):
 def test_raw_bytes_are_stored_by_sha256_and_the_scan_becomes_ready(tally, officer, django_capture_on_commit_callbacks):
     data = images.photo_with_gps_rotated()
     with django_capture_on_commit_callbacks(execute=True):
-        scan, created = scan_store(data=data, original_name="tps1.jpg", tally=tally, page=1, uploaded_by=officer)
+        scan, created = scan_store(raw=stored(data), original_name="tps1.jpg", tally=tally, page=1, uploaded_by=officer)
     assert created
     assert scan.raw.name == f"scans/raw/{scan.sha256[:2]}/{scan.sha256}"
-    with default_storage.open(scan.raw.name) as raw:
+    with private_storage.open(scan.raw.name) as raw:
         assert raw.read() == data  # the raw file keeps its metadata: it is the evidence
+    assert not default_storage.exists(scan.raw.name)  # and is not among the public files
     scan.refresh_from_db()
     assert scan.status == Scan.Status.READY
     assert (scan.width, scan.height, scan.image_format) == (100, 200, "JPEG")
@@ -33,8 +36,12 @@ def test_raw_bytes_are_stored_by_sha256_and_the_scan_becomes_ready(tally, office
 def test_the_same_file_twice_is_one_scan(tally, officer, django_capture_on_commit_callbacks):
     data = images.jpeg()
     with django_capture_on_commit_callbacks(execute=True):
-        first, created_first = scan_store(data=data, original_name="a.jpg", tally=tally, page=1, uploaded_by=officer)
-        second, created_second = scan_store(data=data, original_name="b.jpg", tally=tally, page=2, uploaded_by=officer)
+        first, created_first = scan_store(
+            raw=stored(data), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer
+        )
+        second, created_second = scan_store(
+            raw=stored(data), original_name="b.jpg", tally=tally, page=2, uploaded_by=officer
+        )
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
     assert Scan.objects.count() == 1
@@ -42,7 +49,9 @@ def test_the_same_file_twice_is_one_scan(tally, officer, django_capture_on_commi
 
 def test_the_ingest_task_is_queued_only_after_commit(tally, officer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        scan, _created = scan_store(data=images.jpeg(), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer)
+        scan, _created = scan_store(
+            raw=stored(images.jpeg()), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer
+        )
     assert len(callbacks) == 1
     scan.refresh_from_db()
     assert scan.status == Scan.Status.RECEIVED
@@ -52,7 +61,9 @@ def test_ingesting_twice_changes_nothing(tally, officer, django_capture_on_commi
     from uploads.services import scan_ingest
 
     with django_capture_on_commit_callbacks(execute=True):
-        scan, _created = scan_store(data=images.jpeg(), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer)
+        scan, _created = scan_store(
+            raw=stored(images.jpeg()), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer
+        )
     scan.refresh_from_db()
     before = (scan.status, scan.web.name, scan.thumbnail.name, scan.processed_at, scan.attempts)
     scan_ingest(scan_id=scan.pk)
@@ -63,39 +74,40 @@ def test_ingesting_twice_changes_nothing(tally, officer, django_capture_on_commi
 def test_a_bad_file_is_kept_raw_and_rejected_with_a_reason(tally, officer, django_capture_on_commit_callbacks):
     data = images.HTML
     with django_capture_on_commit_callbacks(execute=True):
-        scan, _created = scan_store(data=data, original_name="c1.png", tally=tally, page=1, uploaded_by=officer)
+        scan, _created = scan_store(raw=stored(data), original_name="c1.png", tally=tally, page=1, uploaded_by=officer)
     scan.refresh_from_db()
     assert scan.status == Scan.Status.REJECTED
-    assert "HTML or SVG" in scan.rejection_reason
+    assert str(scan.rejection_reason) == "This is a text, HTML or SVG file, not a scanned image."
     assert not scan.web and not scan.thumbnail
-    with default_storage.open(scan.raw.name) as raw:
+    with private_storage.open(scan.raw.name) as raw:
         assert raw.read() == data
 
 
-def test_an_empty_file_is_refused_before_anything_is_stored(tally, officer):
-    with pytest.raises(UploadRefused, match="empty"):
-        scan_store(data=b"", original_name="empty.jpg", tally=tally, page=1, uploaded_by=officer)
+def test_an_empty_file_is_refused_before_anything_is_stored(kalbar, receive, private_root):
+    batch = receive([("empty.jpg", b"")], station=kalbar["tps_bansir_laut_1"])
+    line = batch.files.get()
+    assert (line.outcome, str(line.reason)) == ("rejected", "The file is empty (0 bytes).")
     assert Scan.objects.count() == 0
+    assert not private_root.exists()
 
 
 def test_an_officer_cannot_store_a_scan_for_another_region(kalbar, contest, officer, caplog):
     singkawang_tally = Tally.objects.create(contest=contest, station=kalbar["tps_pasiran_1"])
     with caplog.at_level(logging.WARNING, logger="kpuportal.security"), pytest.raises(PermissionDenied):
-        scan_store(data=images.jpeg(), original_name="x.jpg", tally=singkawang_tally, page=1, uploaded_by=officer)
+        scan_store(
+            raw=stored(images.jpeg()), original_name="x.jpg", tally=singkawang_tally, page=1, uploaded_by=officer
+        )
     assert Scan.objects.count() == 0
     assert "officer-pontianak" in caplog.text and kalbar["tps_pasiran_1"].code in caplog.text
 
 
-def test_pages_of_one_form_are_numbered_in_order(kalbar, contest, officer, django_capture_on_commit_callbacks):
+def test_pages_of_one_form_are_numbered_in_order(kalbar, receive):
     files = [(f"page{n}.jpg", images.jpeg(color=(n * 40, 100, 100))) for n in (1, 2, 3)]
-    with django_capture_on_commit_callbacks(execute=True):
-        batch = upload_form_pages(
-            contest=contest, station=kalbar["tps_bansir_laut_2"], files=files, uploaded_by=officer
-        )
-    assert list(batch.files.values_list("name", "outcome")) == [
-        ("page1.jpg", "accepted"),
-        ("page2.jpg", "accepted"),
-        ("page3.jpg", "accepted"),
+    batch = receive(files, station=kalbar["tps_bansir_laut_2"])
+    assert list(batch.files.values_list("name", "outcome", "page")) == [
+        ("page1.jpg", "accepted", 1),
+        ("page2.jpg", "accepted", 2),
+        ("page3.jpg", "accepted", 3),
     ]
     scans = Scan.objects.filter(tally__station=kalbar["tps_bansir_laut_2"]).order_by("page")
     assert [(scan.page, scan.original_name, scan.status) for scan in scans] == [
@@ -105,17 +117,13 @@ def test_pages_of_one_form_are_numbered_in_order(kalbar, contest, officer, djang
     ]
 
 
-def test_a_tps_outside_the_contest_region_is_refused(kalbar, officer):
+def test_a_tps_outside_the_contest_region_is_refused(kalbar, receive):
     from tests.factories import ContestFactory
 
     singkawang_mayor = ContestFactory(region=kalbar["singkawang"], office="mayor", name="Wali Kota Singkawang")
-    with pytest.raises(UploadRefused, match="not in the region"):
-        upload_form_pages(
-            contest=singkawang_mayor,
-            station=kalbar["tps_bansir_laut_1"],
-            files=[("a.jpg", images.jpeg())],
-            uploaded_by=officer,
-        )
+    with pytest.raises(UploadRefused) as refused:
+        receive([("a.jpg", images.jpeg())], station=kalbar["tps_bansir_laut_1"], contest=singkawang_mayor)
+    assert str(refused.value.reason) == "TPS 61.71.06.1001.001 is not in the region of Wali Kota Singkawang."
     assert Scan.objects.count() == 0
 
 
@@ -125,7 +133,9 @@ def test_a_scan_that_keeps_killing_its_worker_is_rejected_not_retried_forever(
     from uploads.services import INGEST_MAX_ATTEMPTS, scan_ingest
 
     with django_capture_on_commit_callbacks(execute=False):
-        scan, _created = scan_store(data=images.jpeg(), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer)
+        scan, _created = scan_store(
+            raw=stored(images.jpeg()), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer
+        )
     # As if each earlier claim had died with its worker before finishing.
     Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.PROCESSING, attempts=INGEST_MAX_ATTEMPTS - 1)
     scan_ingest(scan_id=scan.pk)
@@ -136,4 +146,4 @@ def test_a_scan_that_keeps_killing_its_worker_is_rejected_not_retried_forever(
     scan_ingest(scan_id=scan.pk)
     scan.refresh_from_db()
     assert scan.status == Scan.Status.REJECTED
-    assert "could not be processed" in scan.rejection_reason
+    assert str(scan.rejection_reason) == "The scan could not be processed. Scan or photograph the page again."

@@ -1,0 +1,33 @@
+"""gunicorn settings for the portal: `gunicorn -c deploy/gunicorn.conf.py kpuportal.wsgi`.
+
+Uploads arrive from officers on slow links. With threaded workers a slow
+request holds one thread, and `timeout` is only the heartbeat of a worker
+process, so an upload that takes minutes is not killed at 30 s as with the
+sync worker. In production a buffering proxy (nginx, deploy/ in the
+never-dark setup) sits in front anyway: it takes the whole upload at the
+client's pace and hands it to gunicorn at once, so slow clients never hold
+a gunicorn thread at all. Every value can be overridden on the command line
+or in GUNICORN_CMD_ARGS.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
+# Heartbeat of a worker process (not a request deadline under gthread).
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so that a slow leak never grows for days.
+max_requests = 2000
+max_requests_jitter = 200
+# The heartbeat file in memory, not on a disk that may stall under load.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Request line and headers: gunicorn's defaults; the body size is Django's and the proxy's business.
+accesslog = "-"
+# gunicorn's control socket is one path per user ($HOME/.gunicorn): unused here, and
+# two servers on one machine (tests, a second site) would fight over it.
+control_socket_disable = True
