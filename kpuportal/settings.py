@@ -178,29 +178,57 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = env_str("KPU_MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env_str("KPU_MEDIA_ROOT", str(DATA_DIR / "media")))
 
-# Scans and their renditions: local files by default, an S3-compatible bucket
-# when AWS_STORAGE_BUCKET_NAME is set.
+# Two stores for scans. "default" holds the public renditions (metadata-free,
+# content-addressed), served by a web server or the bucket directly. "private"
+# holds the raw uploads exactly as they arrived, which may carry an officer's
+# GPS position: never public, staff read them through an authorised view.
+# Local directories by default; S3-compatible buckets when
+# AWS_STORAGE_BUCKET_NAME is set (and then AWS_PRIVATE_BUCKET_NAME too).
+PRIVATE_ROOT = Path(env_str("KPU_PRIVATE_ROOT", str(DATA_DIR / "private")))
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_PRIVATE_BUCKET_NAME = env_str("AWS_PRIVATE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:
+    if not AWS_PRIVATE_BUCKET_NAME or AWS_PRIVATE_BUCKET_NAME == AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("AWS_PRIVATE_BUCKET_NAME must name a second, non-public bucket for the raw uploads.")
+    _s3 = {
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": env_str("AWS_S3_REGION_NAME") or None,
+        "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+        # Content-addressed names: an existing object is the same bytes, never replaced.
+        "file_overwrite": False,
+    }
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
+            **_s3,
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
-            "region_name": env_str("AWS_S3_REGION_NAME") or None,
-            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
-            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
             "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
-            # Content-addressed names: an existing object is the same bytes, never replaced.
-            "file_overwrite": False,
             "querystring_auth": False,
+        },
+    }
+    _private_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": AWS_PRIVATE_BUCKET_NAME,
+            "default_acl": "private",
+            # Staff get a signed URL that expires quickly.
+            "querystring_auth": True,
+            "querystring_expire": 300,
         },
     }
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _private_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No base_url: nothing maps these files to a URL.
+        "OPTIONS": {"location": PRIVATE_ROOT, "base_url": None},
+    }
 
 STORAGES = {
     "default": _default_storage,
+    "private": _private_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -209,13 +237,27 @@ STORAGES = {
         )
     },
 }
+# Behind nginx, raw files are handed over with X-Accel-Redirect to this
+# internal location (e.g. /_private/, aliased to KPU_PRIVATE_ROOT) instead of
+# streaming through Django. Empty: Django streams them itself.
+PRIVATE_ACCEL_REDIRECT_PREFIX = env_str("KPU_PRIVATE_ACCEL_REDIRECT_PREFIX")
+
 
 # Upload limits: a scan larger than these is rejected with a reason, never opened.
 SCAN_MAX_BYTES = env_int("KPU_SCAN_MAX_BYTES", 40 * 1024 * 1024)
-SCAN_MAX_PIXELS = env_int("KPU_SCAN_MAX_PIXELS", 80_000_000)
+SCAN_MAX_PIXELS = env_int("KPU_SCAN_MAX_PIXELS", 36_000_000)  # 600 dpi A4 (4961 x 7016) fits; decoded: 144 MB
 # A bulk upload may be a zip of a whole district's forms.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("KPU_UPLOAD_MAX_FILES", 500)
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploaded files go to a temporary file, never whole into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Zip archives: their own size, how many files, and how far they may inflate.
+# A scan does not compress much (JPEG, PNG) or compresses a few dozen times
+# (an uncompressed TIFF of a white page); 40 MB of zeros compress 1000 times.
+ZIP_MAX_BYTES = env_int("KPU_ZIP_MAX_BYTES", 1024 * 1024 * 1024)
+ZIP_MAX_MEMBERS = env_int("KPU_ZIP_MAX_MEMBERS", 2000)
+ZIP_MEMBER_MAX_RATIO = env_int("KPU_ZIP_MEMBER_MAX_RATIO", 100)
+UPLOAD_MAX_RATIO = env_int("KPU_UPLOAD_MAX_RATIO", 50)
+UPLOAD_MAX_INFLATED_BYTES = env_int("KPU_UPLOAD_MAX_INFLATED_BYTES", 2 * 1024 * 1024 * 1024)
 # Scans left in received/processing longer than this are re-queued by the sweeper.
 SCAN_STALE_AFTER_SECONDS = env_int("KPU_SCAN_STALE_AFTER_SECONDS", 300)
 
@@ -226,14 +268,19 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A child that peaked above 300 MB (any scan fits below) is replaced after its task; a stuck task is stopped.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)  # KiB
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing must fail fast when the broker is down: the scan is already
-# durable and the sweeper queues it again later.
+# Publishing must fail fast when the broker is down or hangs: an upload is
+# already durable and the sweeper queues it again later, so a request never
+# waits on the broker for more than about these timeouts.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
-    "socket_connect_timeout": 3,
-    "socket_timeout": 10,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_BEAT_SCHEDULE = {
@@ -243,11 +290,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One handler, on the root logger. Django's defaults give the "django" logger a
+# console handler of its own (printing in DEBUG) and still propagate to the
+# root: every Django line came out twice. Here its records, and runserver's
+# request lines, go to the root handler only.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
     "root": {"handlers": ["console"], "level": env_str("KPU_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+    },
 }
 
 # Production: HTTPS behind a proxy. Passes `manage.py check --deploy` when

@@ -19,6 +19,15 @@ def client():
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Officers and demo accounts get passwords; with PBKDF2 the suite spent half its time hashing them.
+
+    MD5 is fit for throwaway test accounts only; production keeps Django's default hashers.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def plain_static_files(settings):
     """Production serves hashed names from collectstatic's manifest; tests run without collecting."""
     settings.STORAGES = {

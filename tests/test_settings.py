@@ -19,6 +19,8 @@ print(json.dumps({
     "database": settings.DATABASES["default"]["ENGINE"],
     "cache": settings.CACHES["default"]["BACKEND"],
     "storage": settings.STORAGES["default"]["BACKEND"],
+    "private": {key: str(value) for key, value in settings.STORAGES["private"].get("OPTIONS", {}).items()
+                if key in ("location", "bucket_name", "querystring_auth")},
     "eager": app.conf.task_always_eager,
     "broker": app.conf.broker_url,
     "acks_late": app.conf.task_acks_late,
@@ -44,6 +46,7 @@ def test_nothing_set_means_the_embedded_defaults(tmp_path):
         "database": "django.db.backends.sqlite3",
         "cache": "django.core.cache.backends.locmem.LocMemCache",
         "storage": "django.core.files.storage.FileSystemStorage",
+        "private": {"location": str(tmp_path / "private")},
         "eager": True,
         "broker": "",
         "acks_late": True,
@@ -58,13 +61,23 @@ def test_service_urls_switch_to_postgres_redis_a_worker_and_s3(tmp_path):
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/kpuportal",
             "REDIS_URL": "redis://127.0.0.1:6379/3",
             "AWS_STORAGE_BUCKET_NAME": "scans",
+            "AWS_PRIVATE_BUCKET_NAME": "scan-originals",
         }
     )
     assert found["database"] == "django.db.backends.postgresql"
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert found["storage"] == "storages.backends.s3.S3Storage"
+    assert found["private"] == {"bucket_name": "scan-originals", "querystring_auth": "True"}
     assert found["eager"] is False
     assert found["broker"] == "redis://127.0.0.1:6379/3"
+
+
+def test_a_bucket_without_a_private_bucket_for_the_originals_is_an_error(tmp_path):
+    env = {"DJANGO_SECRET_KEY": "k", "KPU_DATA_DIR": str(tmp_path), "AWS_STORAGE_BUCKET_NAME": "scans"}
+    for private in (None, "scans"):
+        result = run({**env, **({"AWS_PRIVATE_BUCKET_NAME": private} if private else {})}, sys.executable, "-c", PROBE)
+        assert result.returncode != 0
+        assert "AWS_PRIVATE_BUCKET_NAME must name a second, non-public bucket" in result.stderr
 
 
 def test_nothing_set_at_all_runs_with_a_key_made_once_for_the_installation(tmp_path):

@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, TooManyFilesSent
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Value
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -127,6 +128,9 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
         return redirect("admin:uploads_scan_upload")
 
     def original_view(self, request, object_id):
+        return self._answer_outside_region(self._original, request, object_id)
+
+    def _original(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
         scan = self.get_object(request, object_id)
@@ -137,12 +141,17 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
     def _upload_page(self, request, form_class, title, upload):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = form_class(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        refused = None
+        try:
+            form = form_class(request.POST or None, request.FILES or None)
+        except TooManyFilesSent:
+            form = form_class()
+            refused = UploadRefused("too_many_files", limit=settings.DATA_UPLOAD_MAX_NUMBER_FILES)
+        if request.method == "POST" and form.is_bound and form.is_valid():
             try:
                 batch = upload(form.cleaned_data, request.user)
-            except UploadRefused as refused:
-                form.add_error(None, str(refused.reason))
+            except UploadRefused as upload_refused:
+                refused = upload_refused
             else:
                 messages.success(request, _("Upload received. The report below shows each file."))
                 return redirect("admin:uploads_uploadbatch_change", batch.pk)
@@ -150,6 +159,7 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
             **self.admin_site.each_context(request),
             "title": title,
             "form": form,
+            "refused": refused,
             "opts": self.opts,
             "media": self.media + form.media,
         }

@@ -27,6 +27,10 @@ MESSAGES = {
     "not_an_image": _("This file is not a JPEG, PNG, WebP or TIFF image, or it is damaged."),
     "bomb": _("The image has too many pixels to be a scan of a form."),
     "too_many_pixels": _("The image is %(width)s × %(height)s pixels, more than the %(limit)s allowed."),
+    "too_many_pixels_for_format": _(
+        "The image is %(width)s × %(height)s pixels; stored like this, at most %(limit)s pixels can be read. "
+        "Save it as PNG, or scan at 300 dpi."
+    ),
     "pages": _("The file has %(pages)s pages. Upload each page as its own image."),
     "damaged": _("The image is damaged or truncated. Scan or photograph the page again."),
     "too_large_to_read": _("The image is too large to read, or it is damaged. Scan the page again at 300 dpi."),
@@ -40,6 +44,7 @@ MESSAGES = {
     "no_tps": _("There is no TPS %(code)s."),
     "outside_region": _("TPS %(code)s is outside your region."),
     "outside_contest": _("TPS %(code)s is not in the region of %(contest)s."),
+    "too_many_files": _("At most %(limit)s files can be sent at once: put them in zip files, or send them in parts."),
     # Zip archives.
     "zip_damaged": _("The zip file is damaged."),
     "zip_names": _("The names of the files in this zip cannot be read. Make the zip again with another program."),

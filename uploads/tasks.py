@@ -20,7 +20,9 @@ RETRIED = {
 }
 
 
-@shared_task(**RETRIED)
+# Unpacking a district's zip takes longer than checking one scan (the global
+# limits); a run cut short resumes where it stopped when the sweeper queues it.
+@shared_task(**RETRIED, soft_time_limit=600, time_limit=660)
 def unpack_batch(batch_id):
     batch_unpack(batch_id=batch_id)
 

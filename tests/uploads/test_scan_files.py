@@ -60,6 +60,7 @@ def test_the_original_of_another_region_is_refused_and_logged(scans, client, off
     with caplog.at_level(logging.WARNING, logger="kpuportal.security"):
         response = client.get(original_url(scans["61.72.01.1001.001-1.jpg"]))
     assert response.status_code == 403
+    assert "This C1 scan is outside your region." in response.content.decode()
     assert "61.72.01.1001.001" in caplog.text
 
 

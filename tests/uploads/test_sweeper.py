@@ -1,10 +1,13 @@
 from datetime import timedelta
 
 import pytest
+from celery.beat import Scheduler
 from django.utils import timezone
 
+from kpuportal.celery import app
 from results.models import Tally
 from tests.uploads import images
+from tests.uploads.conftest import stored
 from uploads.models import Scan
 from uploads.services import scan_store, scans_sweep
 from uploads.tasks import sweep_scans
@@ -17,7 +20,11 @@ def stuck_scans(kalbar, contest, officer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         scans = [
             scan_store(
-                data=images.jpeg(color=(n, n, n)), original_name=f"{n}.jpg", tally=tally, page=n, uploaded_by=officer
+                raw=stored(images.jpeg(color=(n, n, n))),
+                original_name=f"{n}.jpg",
+                tally=tally,
+                page=n,
+                uploaded_by=officer,
             )[0]
             for n in (1, 2, 3)
         ]
@@ -41,9 +48,10 @@ def test_the_periodic_task_uses_the_configured_age(stuck_scans, settings):
     assert sweep_scans.delay().get() == 0
 
 
-def test_the_sweep_runs_every_minute_by_default(settings):
-    from kpuportal.celery import app
-
-    schedule = app.conf.beat_schedule["sweep-stuck-scans"]
-    assert schedule["task"] == sweep_scans.name
-    assert schedule["schedule"] == 60
+def test_beat_queues_the_sweep_it_schedules(stuck_scans, settings):
+    """Beat names the task by a string: a renamed or moved task would leave it queueing nothing."""
+    settings.SCAN_STALE_AFTER_SECONDS = 0
+    scheduler = Scheduler(app, lazy=True)
+    entry = scheduler.Entry(name="sweep-stuck-scans", app=app, **app.conf.beat_schedule["sweep-stuck-scans"])
+    assert scheduler.apply_async(entry, advance=False).get() == 3
+    assert set(Scan.objects.values_list("status", flat=True)) == {Scan.Status.READY}

@@ -1,6 +1,7 @@
 """Officers work through the admin: uploads, reports, and the walls around their region."""
 
 import logging
+import re
 
 import pytest
 from django.urls import reverse
@@ -147,3 +148,70 @@ def test_the_upload_list_costs_the_same_queries_for_one_upload_or_many(kalbar, c
     many, html = queries_for_list()
     assert many == one
     assert html.count("0 ready, 0 rejected, 0 duplicates, 0 waiting, of 0 files") == 4
+
+
+def test_a_file_that_pillow_chokes_on_ends_rejected_in_the_report_not_in_a_500(
+    kalbar, contest, officer_client, django_capture_on_commit_callbacks, admin_upload
+):
+    """A TIFF without ImageWidth once escaped the checks, and the embedded defaults answered 500."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_upload(
+            officer_client, contest, kalbar["tps_bansir_laut_1"], ("c1.tif", images.tiff_page_without_width())
+        )
+    assert response.status_code == 302
+    scan = Scan.objects.get()
+    assert scan.status == Scan.Status.REJECTED and scan.rejection_code
+    html = officer_client.get(response.url).content.decode()
+    assert str(scan.rejection_reason) in html
+
+
+def test_the_report_gives_the_final_outcome_and_hides_another_regions_scan(
+    kalbar, contest, officer, officer_client, superuser, django_capture_on_commit_callbacks
+):
+    same = images.jpeg(color=(12, 200, 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_receive(contest=contest, files=[uploaded("61.72.01.1001.001-1.jpg", same)], uploaded_by=superuser)
+        batch = batch_receive(
+            contest=contest,
+            files=[uploaded("61.71.06.1001.001-1.jpg", same), uploaded("61.71.06.1001.001-2.jpg", images.TEXT)],
+            uploaded_by=officer,
+        )
+    html = officer_client.get(reverse("admin:uploads_uploadbatch_change", args=[batch.pk])).content.decode()
+    theirs = Scan.objects.get(tally__station__code="61.72.01.1001.001")
+    assert "The same image was already filed for another TPS." in html
+    assert "61.72" not in html and theirs.thumbnail.url not in html
+    # The text file was accepted for storage, then rejected by the check: the report says rejected.
+    results = re.findall(r'<td class="field-result">\s*<p>([^<]*)</p>', html)
+    assert results == ["duplicate", "rejected"]
+
+
+def test_the_superuser_sees_the_misfiled_pair_flagged(
+    kalbar, contest, officer, client, superuser, django_capture_on_commit_callbacks
+):
+    same = images.jpeg(color=(12, 200, 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_receive(contest=contest, files=[uploaded("61.72.01.1001.001-1.jpg", same)], uploaded_by=superuser)
+        batch_receive(contest=contest, files=[uploaded("61.71.06.1001.001-1.jpg", same)], uploaded_by=officer)
+        batch_receive(contest=contest, files=[uploaded("61.71.06.1001.002-1.jpg", images.jpeg())], uploaded_by=officer)
+    client.force_login(superuser)
+    flagged = client.get(reverse("admin:uploads_scan_changelist"), {"filed_twice": "yes"}).content.decode()
+    assert "61.72.01.1001.001" in flagged and "61.71.06.1001.002" not in flagged
+    scan = Scan.objects.get(tally__station__code="61.72.01.1001.001")
+    page = client.get(reverse("admin:uploads_scan_change", args=[scan.pk])).content.decode()
+    assert "TPS 61.71.06.1001.001 · 1 · officer-pontianak" in page
+
+
+def test_the_report_title_names_its_time_zone(kalbar, contest, officer_client, admin_upload):
+    response = admin_upload(officer_client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.jpeg()))
+    html = officer_client.get(response.url).content.decode()
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert title.startswith("officer-pontianak · ") and " WIB |" in title
+
+
+def test_too_many_files_at_once_get_a_clear_message(kalbar, contest, officer_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = [uploaded(f"61.71.06.1001.001-{page}.jpg", images.jpeg()) for page in range(1, 6)]
+    response = officer_client.post(reverse("admin:uploads_scan_bulk_upload"), {"contest": contest.pk, "files": files})
+    assert response.status_code == 200
+    assert "At most 3 files can be sent at once: put them in zip files, or send them in parts." in response.content.decode()
+    assert UploadBatch.objects.count() == 0

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -19,28 +18,31 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
 from kpuportal.celery import app
 from tests.uploads import images
+from tests.uploads.conftest import uploaded
 from uploads.imaging import ScanRejected, render_scan
-from uploads.models import BatchFile, Scan
-from uploads.services import scans_sweep, upload_bulk
+from uploads.models import BatchFile, Scan, UploadBatch
+from uploads.services import batch_receive, batches_sweep, scans_sweep
+from uploads.storage import private_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 class Broker:
-    """A redis-server we own, on the port CELERY_BROKER_URL names."""
+    """A redis-server we own, on the port CELERY_BROKER_URL names (make test picks a free one)."""
 
-    def __init__(self, url):
+    def __init__(self, url, directory):
         parsed = urlparse(url)
         if parsed.scheme != "redis" or parsed.hostname not in ("127.0.0.1", "localhost"):
             pytest.fail(f"worker tests need CELERY_BROKER_URL on a loopback redis port of their own, not {url!r}")
         self.port = parsed.port
-        self.directory = tempfile.mkdtemp(prefix="kpu-broker-")
+        self.directory = directory
         self.process = None
 
     def ping(self):
@@ -74,6 +76,16 @@ class Broker:
         wait_for(lambda: not self.ping(), "the broker to stop", timeout=10)
 
 
+def answers(hostname):
+    """Whether the worker of that name answers Celery's remote-control ping through the broker."""
+    # A connection of its own: one from the pool may be stale after a broker restart.
+    with app.connection() as connection:
+        try:
+            return bool(app.control.ping(destination=[hostname], timeout=0.5, connection=connection))
+        except connection.connection_errors:
+            return False  # the broker itself is not reachable (yet)
+
+
 def wait_for(condition, what, timeout=60, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,19 +96,18 @@ def wait_for(condition, what, timeout=60, interval=0.1):
 
 
 @pytest.fixture(scope="module")
-def broker():
+def broker(tmp_path_factory):
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed: run deploy/install.sh")
-    broker = Broker(django_settings.CELERY_BROKER_URL)
+    broker = Broker(django_settings.CELERY_BROKER_URL, tmp_path_factory.mktemp("broker"))
     broker.start()
     yield broker
     if broker.process and broker.process.poll() is None:
         broker.stop()
-    shutil.rmtree(broker.directory, ignore_errors=True)
 
 
 @pytest.fixture
-def workers(broker, media_root, tmp_path):
+def workers(broker, media_root, private_root, tmp_path):
     """Starts real worker processes; tasks published here go to them, not eagerly."""
     db = connection.settings_dict
     env = {
@@ -107,12 +118,16 @@ def workers(broker, media_root, tmp_path):
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "KPU_MEDIA_ROOT": str(media_root),
+        "KPU_PRIVATE_ROOT": str(private_root),
         "KPU_DATA_DIR": str(tmp_path),
+        # Prefork's temp files too: a worker killed with SIGKILL cannot remove its own.
+        "TMPDIR": str(tmp_path),
     }
     started = []
 
     def start():
         log = tmp_path / f"worker-{len(started)}.log"
+        hostname = f"test{len(started)}@kpu-worker-tests"
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -130,7 +145,7 @@ def workers(broker, media_root, tmp_path):
                 "--loglevel",
                 "INFO",
                 "--hostname",
-                f"test{len(started)}@%h",
+                hostname,
             ],
             cwd=ROOT,
             env=env,
@@ -139,7 +154,8 @@ def workers(broker, media_root, tmp_path):
             start_new_session=True,
         )
         started.append(process)
-        wait_for(lambda: "ready." in log.read_text() or process.poll() is not None, "the worker to start", timeout=60)
+        # Ready means it answers on the broker, as it must to take a task; its log's wording may change.
+        wait_for(lambda: process.poll() is not None or answers(hostname), "the worker to answer a ping", timeout=60)
         assert process.poll() is None, log.read_text()
         process.log = log
         return process
@@ -155,6 +171,16 @@ def workers(broker, media_root, tmp_path):
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def upload(contest, officer, files):
+    """A bulk upload as the admin makes it; the unpacking is queued for the workers."""
+    return batch_receive(contest=contest, files=[uploaded(name, data) for name, data in files], uploaded_by=officer)
+
+
+def unpacked(batch):
+    batch.refresh_from_db()
+    return batch.status == UploadBatch.Status.UNPACKED
 
 
 def statuses():
@@ -183,7 +209,7 @@ def test_an_upload_in_the_admin_becomes_ready_on_a_real_worker(kalbar, contest, 
 def rejection(data):
     with pytest.raises(ScanRejected) as rejected:
         render_scan(data, max_pixels=django_settings.SCAN_MAX_PIXELS)
-    return str(rejected.value.reason)
+    return str(rejected.value.reason)  # in the active language
 
 
 def test_bad_files_are_rejected_and_the_worker_lives_on(kalbar, contest, officer, workers):
@@ -198,18 +224,22 @@ def test_bad_files_are_rejected_and_the_worker_lives_on(kalbar, contest, officer
         "61.71.06.1001.001-7.tif": images.multipage_tiff(3),
         "61.71.06.1001.001-8.jpg": images.encoded("BMP"),
     }
-    batch = upload_bulk(contest=contest, files=list(bad.items()), uploaded_by=officer)
+    batch = upload(contest, officer, bad.items())
+    wait_for(lambda: unpacked(batch) and Scan.objects.count() == len(bad) - 1, "the upload to be unpacked")
     wait_for(all_final, "every scan to be ingested")
     assert worker.poll() is None
     assert batch.files.get(name="61.71.06.1001.001-1.jpg").outcome == BatchFile.Outcome.REJECTED
     assert set(Scan.objects.values_list("status", flat=True)) == {Scan.Status.REJECTED}
-    # The worker speaks the portal's language, Indonesian; each file got its own reason.
-    reasons = dict(Scan.objects.values_list("original_name", "rejection_reason"))
+    # Each file got its own reason, stored as a code and shown in the reader's language.
+    scans = {scan.original_name: scan for scan in Scan.objects.all()}
+    for language in ("id", "en"):
+        with translation.override(language):
+            reasons = {name: str(scan.rejection_reason) for name, scan in scans.items()}
+            assert reasons == {name: rejection(data) for name, data in bad.items() if data}
     with translation.override("id"):
-        assert reasons == {name: rejection(data) for name, data in bad.items() if data}
-        assert "tidak lengkap" in reasons["61.71.06.1001.001-2.jpg"]
+        assert "tidak lengkap" in str(scans["61.71.06.1001.001-2.jpg"].rejection_reason)
     # The same worker still ingests a good scan afterwards.
-    upload_bulk(contest=contest, files=[("61.71.06.1001.002-1.jpg", images.jpeg())], uploaded_by=officer)
+    upload(contest, officer, [("61.71.06.1001.002-1.jpg", images.jpeg())])
     wait_for(lambda: Scan.objects.filter(status=Scan.Status.READY).count() == 1, "the good scan to be ready")
 
 
@@ -225,7 +255,7 @@ def noisy_scan(seed):
 def test_a_worker_killed_mid_task_loses_no_scan(kalbar, contest, officer, workers):
     worker = workers()
     files = [(f"61.71.06.1001.{1 + n // 5:03d}-{1 + n % 5}.jpg", noisy_scan(n)) for n in range(10)]
-    upload_bulk(contest=contest, files=files, uploaded_by=officer)
+    upload(contest, officer, files)
     wait_for(lambda: Scan.Status.PROCESSING in statuses(), "a scan to be in processing", interval=0.01)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
@@ -247,12 +277,72 @@ def test_an_upload_while_the_broker_is_down_is_ready_after_recovery(
         started = time.monotonic()
         response = admin_upload(client, contest, kalbar["tps_bansir_laut_2"], ("c1.jpg", images.jpeg()))
         assert response.status_code == 302
-        assert time.monotonic() - started < 30
-        scan = Scan.objects.get()
-        assert scan.status == Scan.Status.RECEIVED
-        assert default_storage.exists(scan.raw.name)
+        assert time.monotonic() - started < 5
+        arrival = UploadBatch.objects.get().arrivals.get()
+        assert private_storage.exists(arrival.blob.name)  # durable before anything is queued
     finally:
         broker.start()
     workers()
-    assert scans_sweep(older_than=timedelta(0)) == 1
+    assert batches_sweep(older_than=timedelta(0)) == 1
     wait_for(lambda: statuses() == [Scan.Status.READY], "the scan to be ready after the broker came back")
+
+
+def test_a_bulk_upload_while_the_broker_is_down_answers_at_once_and_is_ready_after_recovery(
+    kalbar, contest, officer, client, broker, workers
+):
+    files = [(f"61.71.06.1001.{1 + n // 40:03d}-{1 + n % 40}.jpg", images.jpeg(color=(n * 3, 0, 0))) for n in range(80)]
+    broker.stop()
+    try:
+        client.force_login(officer)
+        started = time.monotonic()
+        response = client.post(
+            reverse("admin:uploads_scan_bulk_upload"),
+            {"contest": contest.pk, "files": [uploaded(name, data) for name, data in files]},
+        )
+        elapsed = time.monotonic() - started
+        assert response.status_code == 302
+        assert elapsed < 5, f"the request waited {elapsed:.1f}s on the broker"
+        batch = UploadBatch.objects.get()
+        assert batch.status == UploadBatch.Status.RECEIVED and batch.arrivals.count() == 80
+    finally:
+        broker.start()
+    workers()
+    assert batches_sweep(older_than=timedelta(0)) == 1
+    wait_for(lambda: unpacked(batch), "the upload to be unpacked after the broker came back")
+    wait_for(lambda: len(statuses()) == 80 and all_final(), "every scan to be ready", timeout=120)
+    assert set(statuses()) == {Scan.Status.READY}
+
+
+def test_a_hanging_broker_does_not_hang_the_upload(kalbar, contest, officer, client, broker, admin_upload):
+    broker.process.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+    try:
+        client.force_login(officer)
+        started = time.monotonic()
+        response = admin_upload(client, contest, kalbar["tps_bansir_laut_1"], ("c1.jpg", images.jpeg()))
+        elapsed = time.monotonic() - started
+    finally:
+        broker.process.send_signal(signal.SIGCONT)
+    assert response.status_code == 302
+    assert elapsed < 5, f"the request waited {elapsed:.1f}s on the broker"
+    assert UploadBatch.objects.get().arrivals.count() == 1
+
+
+def test_two_officers_uploading_the_same_files_in_opposite_order_lose_nothing(kalbar, contest, officer, workers):
+    """Once a deadlock in PostgreSQL every time; each file now has its own short transaction."""
+    from results.services import officer_create
+
+    colleague = officer_create(username="officer-pontianak-2", region=kalbar["pontianak"], password="pw-for-tests-2")
+    workers()
+    workers()
+    for round_ in range(3):
+        files = [
+            (f"61.71.06.1001.00{n}-{round_ + 1}.jpg", images.jpeg(color=(round_ * 80, n * 100, 5))) for n in (1, 2)
+        ]
+        first = upload(contest, officer, files)
+        second = upload(contest, colleague, list(reversed(files)))
+        wait_for(lambda: unpacked(first) and unpacked(second), "both uploads to be unpacked")
+        for batch in (first, second):
+            assert batch.files.count() == 2
+        outcomes = sorted(BatchFile.objects.filter(batch__in=[first, second]).values_list("outcome", flat=True))
+        assert outcomes == ["accepted", "accepted", "duplicate", "duplicate"]
+    assert Scan.objects.count() == 6

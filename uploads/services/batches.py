@@ -11,7 +11,6 @@ are skipped.
 """
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -36,7 +35,7 @@ from ..archives import (
 from ..models import Arrival, BatchFile, UploadBatch
 from ..reasons import Reason, Refusal
 from ..storage import StoredFile, file_sha256, raw_put
-from .queueing import UNPACK_BATCH, task_queue, task_queue_on_commit
+from .queueing import UNPACK_BATCH, stuck_requeue, task_queue_on_commit
 from .storing import scan_store
 
 log = logging.getLogger(__name__)
@@ -250,15 +249,5 @@ def _line_save(line):
 
 def batches_sweep(*, older_than=None):
     """Queue again every upload not yet unpacked (dead worker, broker down)."""
-    older_than = timedelta(seconds=settings.SCAN_STALE_AFTER_SECONDS) if older_than is None else older_than
-    stuck = list(
-        UploadBatch.objects.filter(
-            status__in=[UploadBatch.Status.RECEIVED, UploadBatch.Status.UNPACKING],
-            status_changed_at__lte=timezone.now() - older_than,
-        ).values_list("pk", flat=True)
-    )
-    for batch_id in stuck:
-        task_queue(UNPACK_BATCH, batch_id)
-    if stuck:
-        log.info("sweeper queued %d upload(s) again", len(stuck))
-    return len(stuck)
+    waiting = UploadBatch.objects.filter(status__in=[UploadBatch.Status.RECEIVED, UploadBatch.Status.UNPACKING])
+    return stuck_requeue(waiting, UNPACK_BATCH, older_than=older_than)

@@ -1,7 +1,6 @@
 """Checking a stored scan and making its public renditions; re-queueing what got stuck."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F
@@ -11,7 +10,7 @@ from ..imaging import ScanRejected, render_scan, sha256_hex
 from ..models import Scan
 from ..reasons import Reason
 from ..storage import rendition_put
-from .queueing import INGEST_SCAN, task_queue
+from .queueing import INGEST_SCAN, stuck_requeue
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +83,5 @@ def scan_ingest(*, scan_id):
 
 def scans_sweep(*, older_than=None):
     """Queue again every scan stuck in received or processing (dead worker, broker down)."""
-    older_than = timedelta(seconds=settings.SCAN_STALE_AFTER_SECONDS) if older_than is None else older_than
-    stuck = list(
-        Scan.objects.filter(
-            status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING],
-            status_changed_at__lte=timezone.now() - older_than,
-        ).values_list("pk", flat=True)
-    )
-    for scan_id in stuck:
-        task_queue(INGEST_SCAN, scan_id)
-    if stuck:
-        log.info("sweeper queued %d stuck scan(s) again", len(stuck))
-    return len(stuck)
+    waiting = Scan.objects.filter(status__in=[Scan.Status.RECEIVED, Scan.Status.PROCESSING])
+    return stuck_requeue(waiting, INGEST_SCAN, older_than=older_than)

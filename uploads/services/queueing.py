@@ -6,9 +6,12 @@ rather than importing tasks.py.
 """
 
 import logging
+from datetime import timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 log = logging.getLogger(__name__)
@@ -33,3 +36,18 @@ def task_queue_on_commit(task_name, *args):
         task_queue(task_name, *args)
 
     transaction.on_commit(queue, robust=True)
+
+
+def stuck_requeue(rows, task_name, *, older_than=None):
+    """Queue the task again for each of `rows` whose status has not moved for a while; returns how many.
+
+    What a dead worker or a broker that was down left behind: the rows are
+    durable, the task is idempotent, so queueing twice does no harm.
+    """
+    older_than = timedelta(seconds=settings.SCAN_STALE_AFTER_SECONDS) if older_than is None else older_than
+    stuck = list(rows.filter(status_changed_at__lte=timezone.now() - older_than).values_list("pk", flat=True))
+    for pk in stuck:
+        task_queue(task_name, pk)
+    if stuck:
+        log.info("sweeper queued %s again for %d row(s)", task_name, len(stuck))
+    return len(stuck)
