@@ -10,7 +10,7 @@ On the same files, in the same run, it measures:
 
 - baseline: bare Pillow per file (open, load, LANCZOS resize to 1600 px on
   the long side, JPEG quality 82 to memory), the floor for one web rendition;
-- render_scan: `uploads.imaging.render_scan(data, max_pixels=80_000_000)`
+- render_scan: `uploads.imaging.render_scan(data, max_pixels=36_000_000)`
   (checks, EXIF orientation, no metadata, web JPEG and thumbnail);
 - ingest: `uploads.services.scan_ingest` per stored scan (storage read,
   sha256, render_scan, renditions written, status updated) on the embedded
@@ -21,14 +21,22 @@ On the same files, in the same run, it measures:
 - peak RSS of a child process running the baseline loop and of one running
   the render_scan loop, each reading one file at a time as a worker does:
   that child's `ru_maxrss` (KiB on Linux) from os.wait4(), which is what
-  getrusage(RUSAGE_CHILDREN) reports for a single child.
+  getrusage(RUSAGE_CHILDREN) reports for a single child;
+- peak RSS on hostile files, made once into bench/out/hostile/ (large RGBA,
+  RGB and 16-bit PNGs, a 40 MB JPEG, TIFFs and WebPs at the pixel limit or
+  at the lower limit render_scan gives them): a fresh child per file and per
+  measurement, for the bare floor (Python and PIL imported), a bare Pillow
+  decode (open and load) and render_scan, read from the child's own VmHWM.
+  Printed in MiB and as ratios to the floor and to the bare decode, with a
+  verdict on the aim: every accepted file under 300 MiB in a worker (whose
+  floor, Django and Celery loaded, is measured too).
 
 Each measurement runs in a child process of its own, so the parent never
 holds pixels. Throughput is the best of several rounds over all files; the
 two things compared are interleaved file by file, the order alternating by
 file and by round, so both see the same machine (the ingest is compared to a
 baseline timed that way beside it). The aim: render_scan at >= 0.8 of the
-baseline's throughput.
+baseline's throughput, and every accepted hostile file under 300 MiB.
 
 Run from the repository root:
 
@@ -37,14 +45,17 @@ Run from the repository root:
 
 import argparse
 import json
+import math
 import os
 import random
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from io import BytesIO
 from pathlib import Path
 
@@ -61,10 +72,13 @@ SEED = 2018
 SCAN_VERSION = "v1"  # part of the cached file names: change it when the drawing changes
 PAGE_SIZE = (2480, 3508)  # A4 at 300 dpi
 SCAN_QUALITY = 90
-MAX_PIXELS = 80_000_000
+MAX_PIXELS = 36_000_000  # settings.SCAN_MAX_PIXELS by default
 WEB_LONG_SIDE = 1600
 BASELINE_QUALITY = 82
 AIM = 0.8
+AIM_PEAK_MIB = 300
+HOSTILE = OUT / "hostile"
+HOSTILE_VERSION = "v1"  # part of the cached file names: change it when a hostile file changes
 
 PAPER = (250, 248, 240)
 INK = (30, 30, 35)
@@ -260,15 +274,245 @@ def peak_child(mode):
     return run
 
 
+# -- Hostile files: peak memory ---------------------------------------------
+
+
+def png_write(path, size, rows, color_type):
+    """A PNG of 8-bit samples, from the bytes of each row (filter byte included), compressed as they come."""
+    packer = zlib.compressobj(6)
+    idat = b"".join(packer.compress(row) for row in rows) + packer.flush()
+    header = struct.pack(">IIBBBBB", *size, 8, color_type, 0, 0, 0)
+    chunks = [(b"IHDR", header), (b"IDAT", idat), (b"IEND", b"")]
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + b"".join(
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+            for kind, data in chunks
+        )
+    )
+
+
+def flat_rgba_png(path, side):
+    """Almost one colour, a dark line every 64 rows: a few hundred KB on disk, side x side x 4 bytes decoded."""
+    plain = b"\x00" + bytes((245, 245, 240, 255)) * side
+    line = b"\x00" + bytes((40, 40, 45, 255)) * side
+    png_write(path, (side, side), (line if row % 64 == 0 else plain for row in range(side)), color_type=6)
+
+
+def ruled(size, mode="RGB"):
+    """Paper with a ruled line every 80 px: cheap to make, compresses like a scanned form."""
+    page = Image.new(mode, size, PAPER if mode != "RGBA" else (*PAPER, 255))
+    draw = ImageDraw.Draw(page)
+    for y in range(100, size[1], 80):
+        draw.line((100, y, size[0] - 100, y), fill=INK, width=3)
+    return page
+
+
+def a4_600dpi_png(path):
+    page = form_draw(random.Random(f"{SEED}-600dpi")).resize((4961, 7016), Image.Resampling.LANCZOS)
+    page.save(path, "PNG")
+
+
+def a4_grey16_png(path):
+    grey = form_draw(random.Random(f"{SEED}-grey16")).convert("L").convert("I")
+    grey.point(lambda level: level * 257).convert("I;16").save(path, "PNG")
+
+
+def noise_jpeg(path, size, *, progressive, limit_bytes=40_000_000):
+    """Smooth seeded colour noise, 4:4:4, at the highest quality that stays under limit_bytes."""
+    rng = random.Random(f"{SEED}-noise-{size}")
+    small = (size[0] // 4, size[1] // 4)
+    noise = Image.frombytes("RGB", small, rng.randbytes(small[0] * small[1] * 3)).resize(size)
+    for quality in (97, 96, 95):  # Pillow writes a progressive JPEG this large only from quality 95
+        out = BytesIO()
+        noise.save(out, "JPEG", quality=quality, subsampling=0, progressive=progressive)
+        if out.tell() <= limit_bytes:
+            break
+    path.write_bytes(out.getvalue())
+
+
+def side_for(pixels):
+    return math.isqrt(pixels)
+
+
+def at_side(pixels):
+    """The largest square of at most `pixels`."""
+    return (side_for(pixels), side_for(pixels))
+
+
+# name: (file suffix, what it is, how to make it). The lower limits are those
+# render_scan gives files that take more memory a pixel (uploads.imaging._decode_cost).
+HOSTILE_FILES = {
+    "png-rgba-8900": ("png", "8900x8900 RGBA PNG, almost one colour", lambda path: flat_rgba_png(path, 8900)),
+    "png-rgba-limit": (
+        "png",
+        f"{side_for(MAX_PIXELS)}^2 RGBA PNG, almost one colour",
+        lambda path: flat_rgba_png(path, side_for(MAX_PIXELS)),
+    ),
+    "png-rgb-a4-600dpi": ("png", "A4 600 dpi RGB PNG, 4961x7016", a4_600dpi_png),
+    "png-grey16-a4": ("png", "A4 300 dpi I;16 PNG, 2480x3508", a4_grey16_png),
+    "jpeg-40mb-limit": (
+        "jpg",
+        "5000x7200 JPEG 4:4:4, under 40 MB",
+        lambda path: noise_jpeg(path, (5000, 7200), progressive=False),
+    ),
+    "jpeg-progressive-limit": (
+        "jpg",
+        "5000x7200 progressive JPEG 4:4:4",
+        lambda path: noise_jpeg(path, (5000, 7200), progressive=True),
+    ),
+    "jpeg-progressive-own-limit": (
+        "jpg",
+        "4000x6000 progressive JPEG 4:4:4",
+        lambda path: noise_jpeg(path, (4000, 6000), progressive=True),
+    ),
+    "tiff-lzw-limit": (
+        "tif",
+        f"{side_for(MAX_PIXELS)}^2 RGB TIFF, LZW",
+        lambda path: ruled(at_side(MAX_PIXELS)).save(path, "TIFF", compression="tiff_lzw"),
+    ),
+    "tiff-sideways-own-limit": (
+        "tif",
+        f"{side_for(MAX_PIXELS // 2)}^2 RGB TIFF, LZW, orientation 6",
+        lambda path: ruled(at_side(MAX_PIXELS // 2)).save(
+            path, "TIFF", compression="tiff_lzw", tiffinfo={ExifTags.Base.Orientation: 6}
+        ),
+    ),
+    "webp-rgba-limit": (
+        "webp",
+        f"{side_for(MAX_PIXELS)}^2 RGBA WebP, lossless",
+        lambda path: ruled(at_side(MAX_PIXELS), "RGBA").save(path, "WEBP", lossless=True, method=0),
+    ),
+    "webp-rgba-own-limit": (
+        "webp",
+        f"{side_for(MAX_PIXELS // 4)}^2 RGBA WebP, lossless",
+        lambda path: ruled(at_side(MAX_PIXELS // 4), "RGBA").save(path, "WEBP", lossless=True, method=0),
+    ),
+}
+
+
+def hostile_path(name):
+    suffix, _what, _make = HOSTILE_FILES[name]
+    return HOSTILE / f"{HOSTILE_VERSION}-{name}.{suffix}"
+
+
+def hostile_generate(count, rounds):
+    """Child: make the hostile files not cached yet."""
+    HOSTILE.mkdir(parents=True, exist_ok=True)
+    started, made = time.perf_counter(), 0
+    for name, (_suffix, _what, make) in HOSTILE_FILES.items():
+        path = hostile_path(name)
+        if not path.exists():
+            partial = path.with_name(path.name + ".part")
+            make(partial)
+            partial.replace(path)
+            made += 1
+    return {"generated": made, "seconds": time.perf_counter() - started}
+
+
+def peak_kib():
+    """This process's peak RSS (VmHWM).
+
+    Not ru_maxrss: that also counts the parent's pages a child holds between
+    fork and exec, as large as a floor of 15 MiB.
+    """
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def floor_child(with_imaging):
+    """Child: only the imports, the floor every other child starts from."""
+
+    def run(count, rounds):
+        if with_imaging:
+            import uploads.imaging  # noqa: F401
+        return {"peak_kib": peak_kib()}
+
+    return run
+
+
+def worker_floor_child(count, rounds):
+    """Child, on the embedded defaults: Django set up and the Celery app and tasks imported, as a worker starts."""
+    import django
+
+    django.setup()
+    import kpuportal.celery  # noqa: F401
+    import uploads.tasks  # noqa: F401
+
+    return {"peak_kib": peak_kib()}
+
+
+def decode_child(name):
+    """Child: bare Pillow, open and load (what any decoding worker holds at least, less a JPEG's draft)."""
+
+    def run(count, rounds):
+        with Image.open(BytesIO(hostile_path(name).read_bytes())) as image:
+            image.load()
+        return {"peak_kib": peak_kib()}
+
+    return run
+
+
+def render_child(name):
+    """Child: render_scan on one hostile file; the reason code if refused."""
+
+    def run(count, rounds):
+        from uploads.imaging import ScanRejected, render_scan
+
+        try:
+            render_scan(hostile_path(name).read_bytes(), max_pixels=MAX_PIXELS)
+        except ScanRejected as rejected:
+            return {"peak_kib": peak_kib(), "refused": rejected.reason.code}
+        return {"peak_kib": peak_kib(), "refused": None}
+
+    return run
+
+
+def hostile_report():
+    """Peak RSS per hostile file, each measurement in a fresh child.
+
+    Returns the highest peak of an accepted file as a worker would see it
+    (its own floor in place of this script's) and that file's name.
+    """
+    generated, _kib = child_run("hostile-generate", 0, 1)
+    if generated["generated"]:
+        print(f"Generated {generated['generated']} hostile files in {generated['seconds']:.1f} s.")
+    floor_kib = child_run("floor-pillow", 0, 1)[0]["peak_kib"]
+    imaging_kib = child_run("floor-imaging", 0, 1)[0]["peak_kib"]
+    with tempfile.TemporaryDirectory(prefix="worker-", dir=OUT) as data_dir:
+        worker_kib = child_run("floor-worker", 0, 1, env=clean_env(data_dir))[0]["peak_kib"]
+    print(
+        f"\nPeak RSS on hostile files (max_pixels {MAX_PIXELS:,}), one fresh process each. Floors: this script and "
+        f"PIL {mib(floor_kib)}, with uploads.imaging {mib(imaging_kib)}; a worker (Django, Celery) {mib(worker_kib)}."
+    )
+    print(f"{'':<27} {'':<41} {'file':>8} {'bare decode':>12} {'render_scan':>12} {'/floor':>7} {'/decode':>8}  result")
+    highest = (0, None)
+    for name, (_suffix, what, _make) in HOSTILE_FILES.items():
+        size_mb = hostile_path(name).stat().st_size / 1e6
+        decode_kib = child_run(f"decode-{name}", 0, 1)[0]["peak_kib"]
+        rendered = child_run(f"render-{name}", 0, 1)[0]
+        render_kib, refused = rendered["peak_kib"], rendered["refused"]
+        if not refused:
+            highest = max(highest, (render_kib - imaging_kib + worker_kib, name))
+        print(
+            f"{name:<27} {what:<41} {size_mb:6.1f}MB {mib(decode_kib):>12} {mib(render_kib):>12} "
+            f"{render_kib / floor_kib:7.1f} {render_kib / decode_kib:8.2f}  "
+            + (f"refused: {refused}" if refused else "accepted")
+        )
+    return highest
+
+
 def ingest_child(count, rounds):
     """Child, on the embedded defaults: store the scans, then time scan_ingest over all of them."""
     import django
 
     django.setup()
+    from django.core.files.base import ContentFile
     from django.core.management import call_command
 
     from uploads import services
     from uploads.models import Scan
+    from uploads.storage import raw_put
 
     call_command("migrate", verbosity=0)
     user, tally = ingest_fixture()
@@ -276,7 +520,7 @@ def ingest_child(count, rounds):
     # stored: an untimed warm-up. Then every timed round starts from received.
     for index in range(count):
         services.scan_store(
-            data=scan_path(index).read_bytes(),
+            raw=raw_put(ContentFile(scan_path(index).read_bytes())),
             original_name=f"{tally.station.code}-{index + 1}.jpg",
             tally=tally,
             page=index + 1,
@@ -347,8 +591,15 @@ def ingest_reset():
 
     from uploads.models import Scan
 
+    # attempts too: scan_ingest gives a scan up after a few claims.
     Scan.objects.update(
-        status=Scan.Status.RECEIVED, web="", web_sha256="", thumbnail="", thumbnail_sha256="", processed_at=None
+        status=Scan.Status.RECEIVED,
+        attempts=0,
+        web="",
+        web_sha256="",
+        thumbnail="",
+        thumbnail_sha256="",
+        processed_at=None,
     )
     for kind in ("web", "thumbnail"):
         shutil.rmtree(Path(default_storage.location) / "scans" / kind, ignore_errors=True)
@@ -359,6 +610,12 @@ CHILDREN = {
     "throughput": throughput_child,
     "ingest": ingest_child,
     **{f"peak-{mode}": peak_child(mode) for mode in WORK},
+    "hostile-generate": hostile_generate,
+    "floor-pillow": floor_child(with_imaging=False),
+    "floor-imaging": floor_child(with_imaging=True),
+    "floor-worker": worker_floor_child,
+    **{f"decode-{name}": decode_child(name) for name in HOSTILE_FILES},
+    **{f"render-{name}": render_child(name) for name in HOSTILE_FILES},
 }
 
 
@@ -457,9 +714,15 @@ def main():
         f"{'peak RSS':<22} baseline {mib(peaks['baseline'][1])}, render_scan {mib(peaks['render_scan'][1])}"
         f"   (after imports: {mib(peaks['baseline'][0]['floor_kib'])}, {mib(peaks['render_scan'][0]['floor_kib'])})"
     )
+    highest_kib, highest_name = hostile_report()
     ratio = render_rate / baseline_rate
     verdict = "met" if ratio >= AIM else "NOT met"
     print(f"\nrender_scan runs at {ratio:.2f} of the bare baseline's throughput: aim >= {AIM}, {verdict}.")
+    verdict = "met" if highest_kib < AIM_PEAK_MIB * 1024 else "NOT met"
+    print(
+        f"Every accepted hostile file stays under {AIM_PEAK_MIB} MiB in a worker: {verdict} (highest "
+        f"{mib(highest_kib)}, {highest_name}: render_scan's peak above, less its floor, plus a worker's)."
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,13 @@ from .storage import private_storage
 RENDITION_PATH = re.compile(r"^scans/(web|thumbnail)/[0-9a-f]{2}/[0-9a-f]{64}\.jpg$")
 # Formats a browser may show inline; anything else is a download (a rejected
 # "scan" may be HTML that must never render on our origin).
-INLINE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
+INLINE_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
+}
 
 
 def original_response(scan):

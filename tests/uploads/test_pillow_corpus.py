@@ -73,4 +73,4 @@ def test_every_pillow_test_image_ends_ready_or_rejected_with_a_reason(
     assert statuses == {Scan.Status.READY, Scan.Status.REJECTED}
     # Everything a scan can be got through somewhere in the corpus.
     ready = Scan.objects.filter(status=Scan.Status.READY)
-    assert set(ready.values_list("image_format", flat=True)) == {"JPEG", "PNG", "WEBP", "TIFF"}
+    assert set(ready.values_list("image_format", flat=True)) == {"JPEG", "MPO", "PNG", "WEBP", "TIFF"}

@@ -213,5 +213,22 @@ def test_too_many_files_at_once_get_a_clear_message(kalbar, contest, officer_cli
     files = [uploaded(f"61.71.06.1001.001-{page}.jpg", images.jpeg()) for page in range(1, 6)]
     response = officer_client.post(reverse("admin:uploads_scan_bulk_upload"), {"contest": contest.pk, "files": files})
     assert response.status_code == 200
-    assert "At most 3 files can be sent at once: put them in zip files, or send them in parts." in response.content.decode()
+    assert (
+        "At most 3 files can be sent at once: put them in zip files, or send them in parts."
+        in response.content.decode()
+    )
     assert UploadBatch.objects.count() == 0
+
+
+def test_a_reason_is_shown_in_the_language_of_whoever_reads_the_report(
+    kalbar, contest, officer, client, django_capture_on_commit_callbacks, admin_upload
+):
+    """The uploader read English; an Indonesian colleague opening the same report reads Indonesian."""
+    client.force_login(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_upload(client, contest, kalbar["tps_bansir_laut_1"], ("p1.jpg", images.TEXT))
+    english = client.get(response.url, headers={"accept-language": "en"}).content.decode()
+    indonesian = client.get(response.url, headers={"accept-language": "id"}).content.decode()
+    assert "This file is not a JPEG, PNG, WebP or TIFF image, or it is damaged." in english
+    assert "bukan gambar JPEG, PNG, WebP, atau TIFF" in indonesian
+    assert "This file is not a JPEG" not in indonesian
