@@ -5,6 +5,8 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Value
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -233,7 +235,9 @@ class BatchFileInline(admin.TabularInline):
 # Per upload, computed in the list's one query rather than once per row.
 PROGRESS = {
     "file_count": Count("files"),
-    "ready_count": Count("files", filter=Q(files__scan__status=Scan.Status.READY)),
+    "ready_count": Count(
+        "files", filter=Q(files__outcome=BatchFile.Outcome.ACCEPTED, files__scan__status=Scan.Status.READY)
+    ),
     "rejected_count": Count(
         "files",
         filter=Q(files__outcome=BatchFile.Outcome.REJECTED)
@@ -257,9 +261,9 @@ class UploadBatchAdmin(AppendOnlyAdmin):
     class Media:
         css = {"all": ["uploads/admin.css"]}
 
-    list_display = ["uploaded_at", "uploaded_by", "contest", "progress"]
+    list_display = ["uploaded_when", "uploaded_by", "contest", "progress"]
     list_select_related = ["uploaded_by", "contest"]
-    fields = ["contest", "station", "uploaded_by", "uploaded_at", "progress"]
+    fields = ["contest", "station", "uploaded_by", "uploaded_when", "progress"]
     readonly_fields = fields
     inlines = [BatchFileInline]
 
@@ -271,6 +275,12 @@ class UploadBatchAdmin(AppendOnlyAdmin):
 
     def has_add_permission(self, request):
         return False  # uploads are added through the scan upload pages
+
+    @admin.display(description=_("uploaded at"), ordering="uploaded_at")
+    def uploaded_when(self, batch):
+        """With its zone named (WIB), as in the title."""
+        local = timezone.localtime(batch.uploaded_at)
+        return f"{date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
 
     @admin.display(description=_("progress"))
     def progress(self, batch):

@@ -206,6 +206,19 @@ def test_the_report_title_names_its_time_zone(kalbar, contest, officer_client, a
     html = officer_client.get(response.url).content.decode()
     title = html.split("<title>")[1].split("</title>")[0]
     assert title.startswith("officer-pontianak · ") and " WIB |" in title
+    field = html.split('class="form-row field-uploaded_when"')[1].split('<div class="readonly">')[1].split("</div>")[0]
+    assert field.endswith(" WIB")
+
+
+def test_a_duplicate_counts_as_a_duplicate_not_as_ready(
+    kalbar, contest, officer_client, django_capture_on_commit_callbacks, admin_upload
+):
+    same = ("p1.jpg", images.jpeg(color=(1, 99, 1)))
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_upload(officer_client, contest, kalbar["tps_bansir_laut_1"], same)
+        response = admin_upload(officer_client, contest, kalbar["tps_bansir_laut_1"], same)
+    html = officer_client.get(response.url).content.decode()
+    assert "0 ready, 0 rejected, 1 duplicates, 0 waiting, of 1 files" in html
 
 
 def test_too_many_files_at_once_get_a_clear_message(kalbar, contest, officer_client, settings):
