@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from .importers import regions_import, stations_import
 from .models import Candidate, Contest, Election, Region
-from .services import regions_import, stations_import
 
 PROVINCE = ("61", "Kalimantan Barat")
 

@@ -10,8 +10,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from results.admin import AppendOnlyAdmin, RegencyFilter, RegionScopedAdmin
-from results.selectors import scope_q, user_sees_everything
+from results.access import scope_q, user_sees_everything
+from results.admin_base import AppendOnlyAdmin, RegencyFilter, RegionScopedAdmin
 
 from . import views
 from .forms import BulkUploadForm, FormPagesUploadForm

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
-from results.services import ImportRejected
+from results.importers import ImportRejected
 
 # A national TPS list is one file; listing every bad row would bury the first.
 ERRORS_SHOWN = 50

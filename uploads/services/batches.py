@@ -19,9 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from results import codes
+from results.access import station_access_require, user_may_access_station
 from results.models import PollingStation, Tally
-from results.selectors import user_may_access_station
-from results.services import station_access_require
 
 from ..archives import (
     FileRefused,

@@ -2,7 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
-from results.services import station_access_require
+from results.access import station_access_require
 
 from ..models import Scan
 from .queueing import INGEST_SCAN, task_queue_on_commit

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
+from results.importers import regions_import
 from results.management.csv_import import CsvImportCommand
-from results.services import regions_import
 
 
 class Command(CsvImportCommand):

@@ -1,8 +1,19 @@
-"""Shared reads of the results app, above all: what a user may see."""
+"""Who may see or touch which region: an officer works inside one region's subtree.
 
+The admin's querysets and every service that writes go through these, so a
+forged request for another region is refused (and logged) the same way
+wherever it comes from.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
-from .models import Officer, PollingStation, Region, Tally
+from .models import Officer, PollingStation, Region, Tally, subtree_q
+
+security_log = logging.getLogger("kpuportal.security")
 
 AUDITORS = "Auditors"
 OFFICERS = "Officers"
@@ -32,7 +43,7 @@ def scope_q(user, code_path):
     region = user_region(user)
     if region is None:
         return Q(pk__in=[])
-    return Q(**{code_path: region.code}) | Q(**{f"{code_path}__startswith": f"{region.code}."})
+    return subtree_q(region.code, code_path)
 
 
 def regions_visible_to(user):
@@ -49,3 +60,10 @@ def tallies_visible_to(user):
 
 def user_may_access_station(user, station):
     return stations_visible_to(user).filter(pk=station.pk).exists()
+
+
+def station_access_require(*, user, station):
+    """Refuse, and log, any attempt to act on a TPS outside the user's region."""
+    if not user_may_access_station(user, station):
+        security_log.warning("refused: user %s acted on TPS %s outside their region", user.username, station.code)
+        raise PermissionDenied(_("TPS %(code)s is outside your region.") % {"code": station.code})
