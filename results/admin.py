@@ -17,7 +17,6 @@ from .models import (
     TallyRevision,
     VoterCount,
 )
-from .services import tally_revision_add
 
 
 @admin.register(Region)
@@ -109,28 +108,41 @@ class TallyAdmin(RegionScopedAdmin):
         return tally.revision_count
 
 
-class VoterCountInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """The rows of a reading: written with it by the tally service, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class VoterCountInline(ReadOnlyInline):
     model = VoterCount
-    extra = 3
-    max_num = 3
 
 
-class CandidateVotesInline(admin.TabularInline):
+class CandidateVotesInline(ReadOnlyInline):
     model = CandidateVotes
-    extra = 3
 
 
 @admin.register(TallyRevision)
 class TallyRevisionAdmin(AppendOnlyAdmin, RegionScopedAdmin):
-    """A correction is a new reading; the one before stays as it was."""
+    """Readings as they were written: a correction is a new reading, the one before stays as it was.
+
+    Readings are written only by the tally services (results/services.py),
+    never through this page, so that the revision, its rows, its digest and
+    the totals above it always go together.
+    """
 
     region_code_path = "tally__station__code"
     list_display = ["tally", "number", "source", "entered_by", "created_at"]
     list_filter = ["source", RegencyFilter]
     list_select_related = ["tally__station", "tally__contest__election", "entered_by"]
     search_fields = ["tally__station__code"]
-    autocomplete_fields = ["tally"]
-    exclude = ["number", "entered_by"]
     readonly_fields = ["arithmetic"]
     inlines = [VoterCountInline, CandidateVotesInline]
     show_full_result_count = False
@@ -144,8 +156,8 @@ class TallyRevisionAdmin(AppendOnlyAdmin, RegionScopedAdmin):
             return _("All rules hold.")
         return format_html_join("", "<p>{}</p>", ((failure.message,) for failure in failures))
 
-    def save_model(self, request, obj, form, change):
-        tally_revision_add(revision=obj, entered_by=request.user)
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Officer)

@@ -1,11 +1,16 @@
 """The results app's models, one module per part of the domain."""
 
+from .aggregates import WHOLE_COUNTRY, CandidateResult, ContestHead, RegionResult
 from .elections import Candidate, Contest, Election, VoterList
 from .officers import Officer
 from .regions import PollingStation, PollingStationQuerySet, Region, RegionManager, RegionQuerySet, subtree_q
 from .tallies import CandidateVotes, Tally, TallyRevision, VoterCount
 
 __all__ = [
+    "WHOLE_COUNTRY",
+    "CandidateResult",
+    "ContestHead",
+    "RegionResult",
     "Candidate",
     "CandidateVotes",
     "Contest",

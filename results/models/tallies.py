@@ -9,12 +9,57 @@ from .elections import Candidate, Contest, VoterList
 from .regions import PollingStation
 
 
+class TallyQuerySet(models.QuerySet):
+    def published(self):
+        """Forms with a published reading: the only ones the public side may read."""
+        return self.filter(current_revision__isnull=False)
+
+
 class Tally(models.Model):
-    """The C1 form of one contest at one TPS: its scans and its readings."""
+    """The C1 form of one contest at one TPS: its scans and its readings.
+
+    Where the form stands is kept here and moves only in the tally services:
+    `pending_entry` is a first entry waiting for a second officer's blind
+    entry, `conflicting_entry` a second entry that disagreed with it, and
+    `current_revision` the published reading.
+    """
+
+    class State(models.TextChoices):
+        EMPTY = "empty", _("no reading yet")
+        AWAITING_SECOND = "awaiting_second", _("waiting for a second entry")
+        CONFLICT = "conflict", _("the two entries disagree")
+        PUBLISHED = "published", _("published")
 
     contest = models.ForeignKey(Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="tallies")
     station = models.ForeignKey(PollingStation, verbose_name=_("TPS"), on_delete=models.PROTECT, related_name="tallies")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.EMPTY)
+    pending_entry = models.ForeignKey(
+        "TallyRevision",
+        verbose_name=_("entry waiting for verification"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    conflicting_entry = models.ForeignKey(
+        "TallyRevision",
+        verbose_name=_("entry that disagrees"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    current_revision = models.ForeignKey(
+        "TallyRevision",
+        verbose_name=_("published reading"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = TallyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("C1 form")
@@ -33,13 +78,26 @@ def _count(verbose_name, help_text=""):
     return models.PositiveIntegerField(verbose_name, help_text=help_text)
 
 
+class TallyRevisionQuerySet(models.QuerySet):
+    def published(self):
+        """Readings that were published when they were made: verified, resolved or corrections."""
+        return self.filter(published=True)
+
+
 class TallyRevision(models.Model):
-    """One reading of a C1 form. Append-only: a correction is a new revision."""
+    """One reading of a C1 form. Append-only: a correction is a new revision, and no row is ever updated.
+
+    `digest` is the sha256 of the reading's canonical form (results/digests.py),
+    which includes `previous_digest`, the digest of the form's revision before
+    it: a chain per form, so a row changed behind the portal's back shows.
+    """
 
     class Source(models.TextChoices):
         OFFICER_ENTRY = "officer_entry", _("officer's entry")
         SECOND_ENTRY = "second_entry", _("second officer's entry")
+        RESOLUTION = "resolution", _("resolution of two entries that disagreed")
         PLENARY_CORRECTION = "plenary_correction", _("correction at the district plenary")
+        CORRECTION = "correction", _("correction")
 
     tally = models.ForeignKey(Tally, verbose_name=_("C1 form"), on_delete=models.PROTECT, related_name="revisions")
     number = models.PositiveIntegerField(_("revision"))
@@ -49,6 +107,23 @@ class TallyRevision(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("entered by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+    # Set when the row is made, never after: a verified second entry, a resolution or a correction.
+    published = models.BooleanField(_("published"), default=False)
+    verifies = models.ForeignKey(
+        "self",
+        verbose_name=_("verifies the entry"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    scan_digests = models.JSONField(
+        _("read from the scans"), default=list, blank=True, help_text=_("SHA-256 of each scan page read.")
+    )
+    digest = models.CharField(_("SHA-256 of this reading"), max_length=64, blank=True)
+    previous_digest = models.CharField(_("SHA-256 of the reading before"), max_length=64, blank=True)
+
+    objects = TallyRevisionQuerySet.as_manager()
 
     disabled_registered_men = _count(_("voters with disabilities, registered: men"))
     disabled_registered_women = _count(_("voters with disabilities, registered: women"))

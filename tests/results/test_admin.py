@@ -23,7 +23,8 @@ PAGES = {
     "results.Contest": (200, "Change"),
     "results.Candidate": (200, "Change"),
     "results.Tally": (200, "Change"),
-    "results.TallyRevision": (200, "View"),
+    # Readings are written only by the tally services, never through this page.
+    "results.TallyRevision": (403, "View"),
     "results.Officer": (200, "Change"),
     # Scans are added through the upload pages; uploads only by uploading.
     "uploads.Scan": (302, "View"),

@@ -1,0 +1,80 @@
+"""Totals per contest and region, kept up to date at every publish: a page reads one row per region."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .elections import Candidate, Contest
+
+# The row of a nationwide contest's whole country: no region code is empty.
+WHOLE_COUNTRY = ""
+
+
+class RegionResult(models.Model):
+    """One contest's totals in one region, from the village up to the contest's whole area.
+
+    Publishing a reading adds (new - old) here for every ancestor of its TPS
+    in the same transaction (results/aggregates.py); verify_integrity
+    recomputes them from the TPS and reports any drift.
+    """
+
+    contest = models.ForeignKey(Contest, verbose_name=_("contest"), on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(
+        _("region code"), max_length=13, blank=True, help_text=_("Empty: the whole country of a nationwide contest.")
+    )
+    stations_total = models.PositiveIntegerField(_("TPS in the area"), default=0)
+    stations_reported = models.PositiveIntegerField(_("TPS reported"), default=0)
+    registered = models.PositiveBigIntegerField(_("registered voters (all lists)"), default=0)
+    voters = models.PositiveBigIntegerField(_("voters who used their right"), default=0)
+    valid_votes = models.PositiveBigIntegerField(_("valid votes"), default=0)
+    invalid_votes = models.PositiveBigIntegerField(_("invalid votes"), default=0)
+    total_votes = models.PositiveBigIntegerField(_("total votes"), default=0)
+    changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("region result")
+        verbose_name_plural = _("region results")
+        constraints = [
+            models.UniqueConstraint(fields=["contest", "region_code"], name="one_result_per_contest_and_region")
+        ]
+
+    def __str__(self):
+        return f"{self.contest} · {self.region_code or '*'}"
+
+
+class CandidateResult(models.Model):
+    """A candidate pair's votes in one region; beside RegionResult, updated with it."""
+
+    contest = models.ForeignKey(Contest, verbose_name=_("contest"), on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(_("region code"), max_length=13, blank=True)
+    candidate = models.ForeignKey(Candidate, verbose_name=_("candidate pair"), on_delete=models.CASCADE)
+    votes = models.PositiveBigIntegerField(_("votes"), default=0)
+
+    class Meta:
+        verbose_name = _("candidate result")
+        verbose_name_plural = _("candidate results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contest", "region_code", "candidate"], name="one_result_per_candidate_and_region"
+            )
+        ]
+
+
+class ContestHead(models.Model):
+    """Append-only log of a contest's head: one digest over every form's current digest, in TPS-code order.
+
+    A head downloaded today proves tomorrow that nothing under it moved.
+    """
+
+    contest = models.ForeignKey(Contest, verbose_name=_("contest"), on_delete=models.PROTECT, related_name="heads")
+    digest = models.CharField(_("head"), max_length=64)
+    forms = models.PositiveIntegerField(_("forms published"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contest head")
+        verbose_name_plural = _("contest heads")
+        ordering = ["contest", "-recorded_at", "-id"]
+        get_latest_by = ["recorded_at", "id"]
+
+    def __str__(self):
+        return f"{self.contest} · {self.digest[:12]}"
