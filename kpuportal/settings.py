@@ -288,6 +288,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "uploads.tasks.sweep_scans",
         "schedule": env_int("KPU_SWEEP_EVERY_SECONDS", 60),
     },
+    "record-contest-heads": {
+        "task": "results.tasks.record_heads",
+        "schedule": env_int("KPU_HEADS_EVERY_SECONDS", 60),
+    },
+    # Recomputes everything from the TPS: drift should never happen, so rarely is enough.
+    "check-integrity": {
+        "task": "results.tasks.check_integrity",
+        "schedule": env_int("KPU_INTEGRITY_EVERY_SECONDS", 3600),
+    },
 }
 
 # One handler, on the root logger. Django's defaults give the "django" logger a

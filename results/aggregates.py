@@ -80,7 +80,15 @@ def results_expected(contest):
 
 
 def contest_results_build(contest):
-    """Write a contest's results from scratch, once, before its first publish (idempotent)."""
+    """Write a contest's results from scratch, once, before its first publish (idempotent).
+
+    Runs in the caller's transaction.
+    """
+    if RegionResult.objects.filter(contest=contest).exists():
+        return
+    # Two first publishes at once: the contest's row lock lets one build and
+    # the other find the rows built when it gets the lock.
+    Contest.objects.select_for_update().filter(pk=contest.pk).exists()
     if RegionResult.objects.filter(contest=contest).exists():
         return
     totals, votes = results_expected(contest)
@@ -128,6 +136,10 @@ def results_apply(*, contest, station_code, old, new):
 def results_drift(contest):
     """Every stored total that differs from the recomputed one: [(region code, column, stored, expected)]."""
     totals, votes = results_expected(contest)
+    if not RegionResult.objects.filter(contest=contest).exists():
+        # Built at the first publish: before it, there is nothing to drift.
+        reported = sum(row["stations_reported"] for row in totals.values())
+        return [] if not reported else [("", "results", None, "missing")]
     drift = []
     stored = {
         row.pop("region_code"): row

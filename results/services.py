@@ -100,11 +100,10 @@ def _publish(tally, revision):
 
 def _locked(tally, user):
     station_access_require(user=user, station=tally.station)
-    return (
-        Tally.objects.select_for_update()
-        .select_related("contest__region", "station", "current_revision")
-        .get(pk=tally.pk)
-    )
+    # of=self: only the form's row is locked (PostgreSQL refuses to lock the
+    # nullable side of the joins: a nationwide contest has no region).
+    related = Tally.objects.select_related("contest__region", "station", "current_revision")
+    return related.select_for_update(of=("self",)).get(pk=tally.pk)
 
 
 def tally_enter(*, tally, numbers, entered_by, scan_digests=()):

@@ -1,6 +1,6 @@
 """The results app's models, one module per part of the domain."""
 
-from .aggregates import WHOLE_COUNTRY, CandidateResult, ContestHead, RegionResult
+from .aggregates import WHOLE_COUNTRY, CandidateResult, ContestHead, IntegrityCheck, RegionResult
 from .elections import Candidate, Contest, Election, VoterList
 from .officers import Officer
 from .regions import PollingStation, PollingStationQuerySet, Region, RegionManager, RegionQuerySet, subtree_q
@@ -10,6 +10,7 @@ __all__ = [
     "WHOLE_COUNTRY",
     "CandidateResult",
     "ContestHead",
+    "IntegrityCheck",
     "RegionResult",
     "Candidate",
     "CandidateVotes",

@@ -78,3 +78,19 @@ class ContestHead(models.Model):
 
     def __str__(self):
         return f"{self.contest} · {self.digest[:12]}"
+
+
+class IntegrityCheck(models.Model):
+    """One periodic run of the integrity check: what it found (nothing, normally)."""
+
+    checked_at = models.DateTimeField(_("checked at"), auto_now_add=True)
+    readings = models.PositiveIntegerField(_("readings checked"))
+    mismatches = models.JSONField(_("mismatches"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("integrity check")
+        verbose_name_plural = _("integrity checks")
+        ordering = ["-checked_at"]
+
+    def __str__(self):
+        return f"{self.checked_at:%Y-%m-%d %H:%M} · {len(self.mismatches)}"

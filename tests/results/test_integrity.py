@@ -1,0 +1,136 @@
+"""Anyone can prove that nothing changed silently: digests recomputed, totals recomputed."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from results.models import ContestHead, IntegrityCheck, RegionResult, Tally, TallyRevision
+from results.services import contest_head_record, tally_correct, tally_enter
+from results.tasks import check_integrity
+from tests.results.conftest import c1
+
+# The README's few lines, as an outsider would run them: no Django, no code of ours.
+RECOMPUTE = """
+import hashlib, json, sys
+reading = json.load(sys.stdin)
+canonical = json.dumps(reading, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+print(hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+"""
+
+
+@pytest.fixture
+def published(kalbar, governor, officers):
+    forms = []
+    for station, votes in ((kalbar["tps_bansir_laut_1"], [40, 70, 80]), (kalbar["tps_bansir_laut_2"], [10, 20, 30])):
+        form = Tally.objects.create(contest=governor, station=station)
+        tally_enter(tally=form, numbers=c1(votes), entered_by=officers[0], scan_digests=["ab" * 32])
+        tally_enter(tally=form, numbers=c1(votes), entered_by=officers[1], scan_digests=["ab" * 32])
+        form.refresh_from_db()
+        forms.append(form)
+    return forms
+
+
+def outsider_view(revision):
+    """A reading as the public will download it, written out field by field from the database rows."""
+    voters = {
+        row.voter_list: {
+            "registered": [row.registered_men, row.registered_women, row.registered_total],
+            "voted": [row.voted_men, row.voted_women, row.voted_total],
+        }
+        for row in revision.voter_counts.all()
+    }
+    return {
+        "contest": revision.tally.contest_id,
+        "tps": revision.tally.station.code,
+        "revision": revision.number,
+        "source": revision.source,
+        "reason": revision.reason,
+        "voters": voters,
+        "disabled": {
+            "registered": [
+                revision.disabled_registered_men,
+                revision.disabled_registered_women,
+                revision.disabled_registered_total,
+            ],
+            "voted": [revision.disabled_voted_men, revision.disabled_voted_women, revision.disabled_voted_total],
+        },
+        "ballots": {
+            "received": revision.ballots_received,
+            "spoiled": revision.ballots_spoiled,
+            "unused": revision.ballots_unused,
+            "used": revision.ballots_used,
+        },
+        "candidates": {str(row.candidate.ballot_number): row.votes for row in revision.candidate_votes.all()},
+        "valid": revision.valid_votes,
+        "invalid": revision.invalid_votes,
+        "total": revision.total_votes,
+        "scans": revision.scan_digests,
+        "previous": revision.previous_digest,
+    }
+
+
+def test_a_digest_is_recomputed_by_a_few_lines_without_the_portal(published):
+    for revision in TallyRevision.objects.all():
+        script = subprocess.run(
+            [sys.executable, "-c", RECOMPUTE],
+            input=json.dumps(outsider_view(revision)),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert script.stdout.strip() == revision.digest
+
+
+def test_each_revision_chains_to_the_one_before(published, officers):
+    form = published[0]
+    correction = tally_correct(tally=form, numbers=c1([40, 70, 81]), entered_by=officers[2], reason="recount")
+    chain = list(form.revisions.order_by("number").values_list("previous_digest", "digest"))
+    assert chain[0][0] == ""
+    assert [previous for previous, _digest in chain[1:]] == [digest for _previous, digest in chain[:-1]]
+    assert correction.previous_digest == chain[-2][1]
+
+
+def test_verify_integrity_passes_on_untouched_data(published, capsys):
+    call_command("verify_integrity")
+    assert "4 readings and the totals of 1 contests check out." in capsys.readouterr().out
+
+
+def test_an_update_behind_the_portals_back_is_caught(published):
+    revision = published[0].current_revision
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE results_candidatevotes SET votes = 800 WHERE revision_id = %s AND votes = 80", [revision.pk]
+        )
+    with pytest.raises(CommandError, match="mismatches") as failed:
+        call_command("verify_integrity", stderr=open("/dev/null", "w"))
+    assert failed.value
+    from results.integrity import integrity_check
+
+    found = [str(mismatch) for mismatch in integrity_check()]
+    assert (
+        f"TPS 61.71.06.1001.001 revision {revision.number}: the stored reading does not match its digest"
+        in "\n".join(found)
+    )
+
+
+def test_totals_changed_behind_the_portals_back_are_drift(published, governor):
+    RegionResult.objects.filter(contest=governor, region_code="61.71").update(valid_votes=1)
+    assert check_integrity.apply().get() == 1
+    report = IntegrityCheck.objects.get()
+    assert report.readings == 4
+    assert report.mismatches == [
+        {"contest": str(governor), "where": "region 61.71", "what": "valid_votes is 1, expected 250"}
+    ]
+
+
+def test_the_head_moves_only_when_a_published_form_changes(published, governor, officers):
+    first = contest_head_record(governor)
+    assert contest_head_record(governor) == first
+    assert first.forms == 2
+    tally_correct(tally=published[1], numbers=c1([10, 20, 31]), entered_by=officers[2], reason="recount")
+    second = contest_head_record(governor)
+    assert second != first and ContestHead.objects.filter(contest=governor).count() == 2
