@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..arithmetic import C1Numbers, Split, VoterRow, c1_failures
+from .. import digests
+from ..arithmetic import C1Numbers, RuleFailure, Split, VoterRow, c1_failures
 from .elections import Candidate, Contest, VoterList
 from .regions import PollingStation
 
@@ -71,6 +72,29 @@ class Tally(models.Model):
 
     def __str__(self):
         return f"{self.station.code} · {self.contest}"
+
+    def scans_disagree(self):
+        """A flag when readings made from different scans of this form give different numbers.
+
+        Two scans of one form whose numbers disagree are a sign of a second,
+        different paper: shown, never settled automatically. None when all agree.
+        """
+        readings = {}
+        for revision in self.revisions.exclude(scan_digests=[]).prefetch_related(
+            "voter_counts", "candidate_votes__candidate"
+        ):
+            document = digests.numbers_document(revision.numbers())
+            readings.setdefault(frozenset(revision.scan_digests), []).append(document)
+        scan_sets = list(readings)
+        for index, scans in enumerate(scan_sets):
+            for other in scan_sets[index + 1 :]:
+                if scans.isdisjoint(other) and any(a != b for a in readings[scans] for b in readings[other]):
+                    return RuleFailure(
+                        "scans_disagree",
+                        _("Readings made from different scans of this form disagree: is there a second paper?"),
+                        {},
+                    )
+        return None
 
 
 def _count(verbose_name, help_text=""):

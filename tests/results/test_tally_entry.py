@@ -94,3 +94,19 @@ def test_a_ballot_number_the_contest_lacks_is_refused_and_nothing_is_written(for
     assert not form.revisions.exists()
     form.refresh_from_db()
     assert form.state == Tally.State.EMPTY
+
+
+def test_readings_from_different_scans_that_disagree_are_flagged(form, officers):
+    first_scan, second_scan = "a" * 64, "b" * 64
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=officers[0], scan_digests=[first_scan])
+    assert form.scans_disagree() is None
+    tally_enter(tally=form, numbers=c1([40, 70, 81]), entered_by=officers[1], scan_digests=[second_scan])
+    flag = form.scans_disagree()
+    assert flag.rule == "scans_disagree"
+    assert flag.message == "Readings made from different scans of this form disagree: is there a second paper?"
+
+
+def test_readings_from_the_same_scan_that_disagree_are_a_conflict_not_this_flag(form, officers):
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=officers[0], scan_digests=["a" * 64])
+    tally_enter(tally=form, numbers=c1([40, 70, 81]), entered_by=officers[1], scan_digests=["a" * 64])
+    assert form.scans_disagree() is None
