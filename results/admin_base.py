@@ -10,7 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from . import codes
-from .access import regions_visible_to, scope_q, stations_visible_to, tallies_visible_to
+from .access import regions_visible_to, scope_q, stations_visible_to, tallies_visible_to, user_sees_everything
 from .models import PollingStation, Region, Tally, subtree_q
 
 security_log = logging.getLogger("kpuportal.security")
@@ -71,7 +71,13 @@ class RegionScopedAdmin(admin.ModelAdmin):
         return obj
 
     def _refuse_outside_region(self, request, object_id, from_field):
-        """Raise OutsideRegion if the row exists beyond the user's scope; return if it does not exist."""
+        """Raise OutsideRegion if the row exists beyond the user's scope; return if it does not exist.
+
+        Also return for a row inside the scope that get_queryset hides for
+        another reason (a first entry waiting for its blind second entry).
+        """
+        if user_sees_everything(request.user):
+            return
         field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
         try:
             value = field.to_python(object_id)
@@ -80,6 +86,7 @@ class RegionScopedAdmin(admin.ModelAdmin):
         # The default manager, not get_queryset: this lookup must see past the scope.
         outside = (
             self.model._default_manager.filter(**{field.name: value})
+            .exclude(scope_q(request.user, self.region_code_path))
             .annotate(scope_code=F(self.region_code_path))
             .first()
         )

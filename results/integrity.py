@@ -22,7 +22,7 @@ def chain_mismatches(contest, *, progress=None):
     revisions = (
         TallyRevision.objects.filter(tally__contest=contest)
         .select_related("tally__station")
-        .prefetch_related("voter_counts", "candidate_votes__candidate")
+        .with_numbers()
         .order_by("tally__station__code", "number")
     )
     previous = {}

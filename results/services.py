@@ -87,11 +87,13 @@ def _revision_write(*, tally, numbers, source, entered_by, scan_digests, reason=
     return revision
 
 
-def _publish(tally, revision):
-    """Make `revision` the form's published reading and move every ancestor's totals by the difference."""
+def _publish(tally, revision, numbers):
+    """Make `revision` (whose numbers are `numbers`) the form's published reading; move every ancestor's totals."""
     contest_results_build(tally.contest)
-    old = tally.current_revision.numbers() if tally.current_revision else None
-    results_apply(contest=tally.contest, station_code=tally.station.code, old=old, new=revision.numbers())
+    old = None
+    if tally.current_revision_id:
+        old = TallyRevision.objects.with_numbers().get(pk=tally.current_revision_id).numbers()
+    results_apply(contest=tally.contest, station_code=tally.station.code, old=old, new=numbers)
     tally.current_revision = revision
     tally.pending_entry = None
     tally.conflicting_entry = None
@@ -134,7 +136,8 @@ def tally_enter(*, tally, numbers, entered_by, scan_digests=()):
         elif first.entered_by_id == entered_by.pk:
             raise TallyRefused(_("You made the first entry of this form: a different officer makes the second."))
         else:
-            agrees = digests.numbers_document(first.numbers()) == digests.numbers_document(numbers)
+            first_numbers = TallyRevision.objects.with_numbers().get(pk=first.pk).numbers()
+            agrees = digests.numbers_document(first_numbers) == digests.numbers_document(numbers)
             revision = _revision_write(
                 tally=tally,
                 numbers=numbers,
@@ -145,7 +148,7 @@ def tally_enter(*, tally, numbers, entered_by, scan_digests=()):
                 verifies=first if agrees else None,
             )
             if agrees:
-                _publish(tally, revision)
+                _publish(tally, revision, numbers)
             else:
                 tally.conflicting_entry = revision
                 tally.state = Tally.State.CONFLICT
@@ -172,7 +175,7 @@ def tally_resolve(*, tally, numbers, resolved_by, reason, scan_digests=()):
             reason=reason,
             published=True,
         )
-        _publish(tally, revision)
+        _publish(tally, revision, numbers)
         tally.save(update_fields=["pending_entry", "conflicting_entry", "current_revision", "state"])
     return revision
 
@@ -195,7 +198,7 @@ def tally_correct(*, tally, numbers, entered_by, reason, plenary=False, scan_dig
             reason=reason,
             published=True,
         )
-        _publish(tally, revision)
+        _publish(tally, revision, numbers)
         tally.save(update_fields=["pending_entry", "conflicting_entry", "current_revision", "state"])
     return revision
 
