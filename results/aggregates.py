@@ -9,7 +9,8 @@ first build of a contest and for verify_integrity.
 
 from collections import defaultdict
 
-from django.db.models import F
+from django.db.models import Count, F
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from . import codes
@@ -34,13 +35,32 @@ def result_codes(contest, station_code):
     return [code for code in ancestors if code == root or code.startswith(f"{root}.")]
 
 
+# Length of a dotted code at each level: 61, 61.71, 61.71.06, 61.71.06.1001.
+_CODE_LENGTHS = (2, 5, 8, 13)
+
+
+def _stations_per_region(contest):
+    """(region code, TPS count) for every region of the contest's area: counted in the database, level by level."""
+    stations = contest.stations()
+    if contest.scope == Contest.Scope.NATIONAL:
+        yield WHOLE_COUNTRY, stations.count()
+        root = None
+    else:
+        root = contest.region.code
+    for length in _CODE_LENGTHS:
+        counted = stations.annotate(prefix=Substr("code", 1, length)).values("prefix").annotate(count=Count("pk"))
+        for row in counted.values_list("prefix", "count").order_by():
+            code, count = row
+            if root is None or code == root or code.startswith(f"{root}."):
+                yield code, count
+
+
 def results_expected(contest):
     """(totals by region code, votes by (region code, candidate id)) recomputed from the stations and readings."""
     totals = defaultdict(lambda: dict.fromkeys(["stations_total", "stations_reported", *TOTALS], 0))
     votes = defaultdict(int)
-    for station_code in contest.stations().values_list("code", flat=True).iterator(chunk_size=10_000):
-        for code in result_codes(contest, station_code):
-            totals[code]["stations_total"] += 1
+    for code, count in _stations_per_region(contest):
+        totals[code]["stations_total"] = count
     published = Tally.objects.filter(contest=contest, current_revision__isnull=False)
     by_revision = {}
     for revision_id, station_code, valid, invalid, total in published.values_list(
