@@ -93,8 +93,9 @@ def results_expected(contest):
     ):
         for code in result_codes(contest, by_revision[revision_id]):
             votes[(code, candidate_id)] += count
+    candidate_ids = list(contest.candidates.values_list("pk", flat=True))
     for code in totals:
-        for candidate_id in contest.candidates.values_list("pk", flat=True):
+        for candidate_id in candidate_ids:
             votes.setdefault((code, candidate_id), 0)
     return dict(totals), dict(votes)
 
