@@ -29,7 +29,7 @@ demo: install
 	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py seed_demo --accounts
 	@echo
 	@echo "  KPU results portal: http://$(HOST):$(PORT)/admin/"
-	@echo "  Log in as admin / kpu-demo-admin, or officer-pontianak / kpu-demo-officer."
+	@echo "  Log in as admin / kpu-demo-admin, or officer-pontianak (-2, -3) / kpu-demo-officer."
 	@echo
 	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
