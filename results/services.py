@@ -10,6 +10,9 @@ from .access import AUDITORS, OFFICERS, station_access_require
 from .aggregates import contest_results_build, results_apply
 from .models import CandidateVotes, ContestHead, Officer, Tally, TallyRevision, VoterCount
 
+# Where a form stands: these move only in the tally services below.
+STATE_FIELDS = ["pending_entry", "conflicting_entry", "current_revision", "state"]
+
 
 class TallyRefused(Exception):
     """A reading that may not be written as asked; `message` says why, in the reader's language."""
@@ -100,6 +103,22 @@ def _publish(tally, revision, numbers):
     tally.state = Tally.State.PUBLISHED
 
 
+def _published_write(tally, numbers, source, user, *, scan_digests, reason):
+    """A reading published as it is written (a resolution, a correction), on a form locked by the caller."""
+    revision = _revision_write(
+        tally=tally,
+        numbers=numbers,
+        source=source,
+        entered_by=user,
+        scan_digests=scan_digests,
+        reason=reason,
+        published=True,
+    )
+    _publish(tally, revision, numbers)
+    tally.save(update_fields=STATE_FIELDS)
+    return revision
+
+
 def _locked(tally, user):
     station_access_require(user=user, station=tally.station)
     # of=self: only the form's row is locked (PostgreSQL refuses to lock the
@@ -152,7 +171,7 @@ def tally_enter(*, tally, numbers, entered_by, scan_digests=()):
             else:
                 tally.conflicting_entry = revision
                 tally.state = Tally.State.CONFLICT
-        tally.save(update_fields=["pending_entry", "conflicting_entry", "current_revision", "state"])
+        tally.save(update_fields=STATE_FIELDS)
     return revision
 
 
@@ -166,18 +185,9 @@ def tally_resolve(*, tally, numbers, resolved_by, reason, scan_digests=()):
             raise TallyRefused(_("This form has no disagreement to resolve."))
         if resolved_by.pk in (tally.pending_entry.entered_by_id, tally.conflicting_entry.entered_by_id):
             raise TallyRefused(_("You made one of the two entries: a third person resolves them."))
-        revision = _revision_write(
-            tally=tally,
-            numbers=numbers,
-            source=TallyRevision.Source.RESOLUTION,
-            entered_by=resolved_by,
-            scan_digests=scan_digests,
-            reason=reason,
-            published=True,
+        return _published_write(
+            tally, numbers, TallyRevision.Source.RESOLUTION, resolved_by, scan_digests=scan_digests, reason=reason
         )
-        _publish(tally, revision, numbers)
-        tally.save(update_fields=["pending_entry", "conflicting_entry", "current_revision", "state"])
-    return revision
 
 
 def tally_correct(*, tally, numbers, entered_by, reason, plenary=False, scan_digests=()):
@@ -189,18 +199,7 @@ def tally_correct(*, tally, numbers, entered_by, reason, plenary=False, scan_dig
         if tally.state != Tally.State.PUBLISHED:
             raise TallyRefused(_("Only a published form is corrected; this one is still being entered."))
         source = TallyRevision.Source.PLENARY_CORRECTION if plenary else TallyRevision.Source.CORRECTION
-        revision = _revision_write(
-            tally=tally,
-            numbers=numbers,
-            source=source,
-            entered_by=entered_by,
-            scan_digests=scan_digests,
-            reason=reason,
-            published=True,
-        )
-        _publish(tally, revision, numbers)
-        tally.save(update_fields=["pending_entry", "conflicting_entry", "current_revision", "state"])
-    return revision
+        return _published_write(tally, numbers, source, entered_by, scan_digests=scan_digests, reason=reason)
 
 
 def contest_head_record(contest):
