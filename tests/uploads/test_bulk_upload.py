@@ -369,3 +369,41 @@ def test_receiving_streams_files_instead_of_reading_them_whole(kalbar, contest, 
     big.close()
     assert peak < 5 * 2**20
     assert Arrival.objects.get().size_bytes == 30 * 2**20
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_upload_unpacked_twice_at_once_writes_each_line_once(kalbar, contest, officer):
+    """A redelivered task running beside the first one: each file still has one line and one scan."""
+    import threading
+
+    from django.db import connection as default_connection
+
+    from tests.uploads.conftest import uploaded
+    from uploads.services import batch_receive, batch_unpack
+
+    files = [
+        (f"61.71.06.1001.00{tps}-{page}.jpg", images.jpeg(color=(tps * 90, page * 60, 9)))
+        for tps in (1, 2)
+        for page in (1, 2, 3)
+    ]
+    archive = zipped(files)
+    batch = batch_receive(contest=contest, files=[uploaded("district.zip", archive)], uploaded_by=officer)
+    errors = []
+
+    def unpack():
+        try:
+            batch_unpack(batch_id=batch.pk)
+        except Exception as error:  # surfaced below, with the thread's own traceback text
+            errors.append(repr(error))
+        finally:
+            default_connection.close()
+
+    threads = [threading.Thread(target=unpack) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(batch.files.values_list("member", "outcome")) == [(n, "accepted") for n in range(1, 7)]
+    assert Scan.objects.count() == 6
