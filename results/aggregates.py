@@ -144,7 +144,7 @@ def results_apply(*, contest, station_code, old, new):
     changes = {name: F(name) + (read(new) - (read(old) if old else 0)) for name, read in TOTALS.items()}
     if old is None:
         changes["stations_reported"] = F("stations_reported") + 1
-    RegionResult.objects.filter(pk__in=locked).update(changed_at=timezone.now(), **changes)
+    RegionResult.objects.filter(pk__in=locked).update(changed_at=timezone.now(), version=F("version") + 1, **changes)
     old_votes = old.candidate_votes if old else {}
     for ballot_number, candidate_id in contest.candidates.values_list("ballot_number", "pk"):
         delta = new.candidate_votes.get(ballot_number, 0) - old_votes.get(ballot_number, 0)

@@ -29,6 +29,9 @@ class RegionResult(models.Model):
     invalid_votes = models.PositiveBigIntegerField(_("invalid votes"), default=0)
     total_votes = models.PositiveBigIntegerField(_("total votes"), default=0)
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
+    # Bumped by every publish under the region, in the publish's transaction:
+    # public pages are cached under it, so a page can never outlive its numbers.
+    version = models.PositiveBigIntegerField(_("data version"), default=0)
 
     class Meta:
         verbose_name = _("region result")
