@@ -73,6 +73,7 @@ class ContestAdmin(admin.ModelAdmin):
     list_select_related = ["election", "region"]
     search_fields = ["name", "region__name", "region__code"]
     autocomplete_fields = ["region"]
+    prepopulated_fields = {"slug": ["name"]}
     inlines = [CandidateInline]
     # The list shows 2,50 in Indonesian; the form must show and accept the same,
     # not the 2.50 of a browser's number input.

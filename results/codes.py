@@ -92,3 +92,19 @@ def normalize_station_code(raw):
     if int(number) == 0:
         raise CodeError(_("“%(code)s”: TPS numbers start at 001") % {"code": code})
     return station_code(village, int(number))
+
+
+# Indonesia's three time zones by province code. Voters abroad (99) and the
+# whole country are shown in WIB, as KPU does.
+_WITA_PROVINCES = {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
+_WIT_PROVINCES = {"81", "82", "91", "92", "93", "94", "95", "96", "97"}
+
+
+def time_zone(code):
+    """(zoneinfo name, abbreviation) of the region a code lies in: WIB, WITA or WIT."""
+    province = (code or "")[:2]
+    if province in _WITA_PROVINCES:
+        return "Asia/Makassar", "WITA"
+    if province in _WIT_PROVINCES:
+        return "Asia/Jayapura", "WIT"
+    return "Asia/Jakarta", "WIB"

@@ -268,6 +268,7 @@ def demo_seed(*, seed=2018, progress=None):
             region=Region.objects.get(code=PROVINCE[0]),
             defaults={
                 "name": "Gubernur Kalimantan Barat 2018",
+                "slug": "gubernur-kalbar",
                 "scope": Contest.Scope.REGIONAL,
                 "reserve_share": Decimal("2.5"),
             },

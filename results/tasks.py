@@ -6,6 +6,7 @@ from celery import shared_task
 
 from .integrity import integrity_check
 from .models import Contest, IntegrityCheck, TallyRevision
+from .pages import pages_refresh
 from .services import contest_head_record
 
 log = logging.getLogger(__name__)
@@ -29,3 +30,11 @@ def record_heads():
     """Append each contest's head to its log when it moved."""
     for contest in Contest.objects.all():
         contest_head_record(contest)
+
+
+@shared_task(ignore_result=True)
+def refresh_pages(contest_id, station_code):
+    """Re-render the hottest pages above a TPS just published, so no visitor pays for their render."""
+    contest = Contest.objects.select_related("election", "region").filter(pk=contest_id).first()
+    if contest is not None:
+        pages_refresh(contest, station_code)

@@ -61,6 +61,7 @@ class ContestFactory(factory.django.DjangoModelFactory):
 
     election = factory.SubFactory(ElectionFactory)
     name = "Gubernur Kalimantan Barat 2018"
+    slug = factory.Sequence(lambda n: f"gubernur-{n}")
     office = Contest.Office.GOVERNOR
     scope = Contest.Scope.REGIONAL
     region = factory.SubFactory(RegionFactory, code="61", name="Kalimantan Barat")

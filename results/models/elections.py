@@ -74,6 +74,8 @@ class Contest(models.Model):
         Election, verbose_name=_("election"), on_delete=models.PROTECT, related_name="contests"
     )
     name = models.CharField(_("name"), max_length=160, help_text=_("“Gubernur Kalimantan Barat 2018”."))
+    # Part of every public permalink: /<election>/<contest>/<region code>/.
+    slug = models.SlugField(_("slug"), help_text=_("“gubernur-kalbar”: the contest's part of its public address."))
     office = models.CharField(_("office"), max_length=16, choices=Office.choices)
     scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.REGIONAL)
     region = models.ForeignKey(
@@ -101,13 +103,20 @@ class Contest(models.Model):
                 condition=Q(scope="national", region__isnull=True) | Q(scope="regional", region__isnull=False),
                 name="contest_region_matches_scope",
             ),
+            models.UniqueConstraint(fields=["election", "slug"], name="contest_slug_unique_per_election"),
         ]
 
     def __str__(self):
         return self.name
 
-    def covers(self, station_code):
-        return self.scope == self.Scope.NATIONAL or station_code.startswith(f"{self.region.code}.")
+    @property
+    def area_code(self):
+        """The code of the contest's whole area: its region, or the whole country's empty code."""
+        return "" if self.scope == self.Scope.NATIONAL else self.region.code
+
+    def covers(self, code):
+        """Whether a TPS or region code lies in the contest's area."""
+        return self.scope == self.Scope.NATIONAL or code == self.region.code or code.startswith(f"{self.region.code}.")
 
     def stations(self):
         if self.scope == self.Scope.NATIONAL:

@@ -8,34 +8,17 @@ rather than importing tasks.py.
 import logging
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from kpuportal.celery import task_queue, task_queue_on_commit
+
+__all__ = ["INGEST_SCAN", "UNPACK_BATCH", "stuck_requeue", "task_queue", "task_queue_on_commit"]
 
 log = logging.getLogger(__name__)
 
 UNPACK_BATCH = "uploads.tasks.unpack_batch"
 INGEST_SCAN = "uploads.tasks.ingest_scan"
-
-
-def task_queue(task_name, *args):
-    """Queue now. With the broker down or hanging this gives up after a short timeout
-    (see CELERY_BROKER_TRANSPORT_OPTIONS): the work is durable and the sweeper queues it later."""
-    try:
-        current_app.tasks[task_name].apply_async(args, retry=False)
-    except BrokerUnavailable:
-        log.warning("broker unreachable: %s%r waits for the sweeper", task_name, args)
-
-
-def task_queue_on_commit(task_name, *args):
-    """Queue once the rows the task reads are committed; whatever happens then, the request has succeeded."""
-
-    def queue():
-        task_queue(task_name, *args)
-
-    transaction.on_commit(queue, robust=True)
 
 
 def stuck_requeue(rows, task_name, *, older_than=None):

@@ -1,0 +1,366 @@
+"""Public pages as bytes, cached under the data version of their (contest, region).
+
+A page is rendered outside any request (no request in the template), so a
+view answering a visitor and a worker re-rendering after a publish write the
+same bytes under the same key. The key carries the version that every
+publish under the region bumps in its own transaction (RegionResult.version):
+a page can never be served for numbers older than the ones it was keyed by,
+and no flush is ever needed. Old keys simply expire.
+"""
+
+import csv
+import dataclasses
+import hashlib
+import io
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+from . import codes, digests, schemas, selectors
+from .aggregates import result_codes
+from .models import WHOLE_COUNTRY, RegionResult, Tally
+
+logger = logging.getLogger(__name__)
+
+# A day: versions move on at every publish, so an entry is either current or never read again.
+CACHE_SECONDS = 24 * 3600
+# Browsers and any proxy in front: fresh for 30 s, then served stale while
+# they revalidate, and for a day if the portal fails.
+CACHE_CONTROL = {"public": True, "max_age": 30, "stale_while_revalidate": 60, "stale_if_error": 86400}
+
+
+def page_key(kind, contest_id, code, version, language):
+    return f"page:{kind}:{contest_id}:{code or '*'}:{version}:{language}"
+
+
+def page_fetch(key, render):
+    """The cached bytes under `key`, or render and keep them. A cache that is down only costs the render."""
+    try:
+        body = cache.get(key)
+    except Exception:  # the cache is an optimisation: Redis down must not take the pages down
+        logger.warning("page cache unreachable, rendering %s", key, exc_info=True)
+        return render()
+    if body is None:
+        body = render()  # Http404 and any error propagate: a failure is never cached
+        page_store(key, body)
+    return body
+
+
+def page_store(key, body):
+    try:
+        cache.set(key, body, CACHE_SECONDS)
+    except Exception:
+        logger.warning("page cache unreachable, %s not kept", key, exc_info=True)
+
+
+def page_respond(request, *, response_class, key, last_modified, render, content_type):
+    """A cached page with its validators: 304 when the client has it, else the bytes."""
+    etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+    modified = int(last_modified.timestamp()) if last_modified else None
+    response = get_conditional_response(request, etag=etag, last_modified=modified)
+    if response is None:
+        response = response_class(page_fetch(key, render), content_type=content_type)
+    response["ETag"] = etag
+    if modified:
+        response["Last-Modified"] = http_date(modified)
+    patch_cache_control(response, **CACHE_CONTROL)
+    return response
+
+
+def _route(contest, code=""):
+    kwargs = {"election": contest.election.slug, "contest": contest.slug}
+    if code and code != contest.area_code:
+        kwargs["code"] = code
+    return kwargs
+
+
+def page_url(contest, code=""):
+    """The permalink of a contest's area, a region or a TPS in the current language."""
+    return reverse("results:region", kwargs=_route(contest, code))
+
+
+def api_url(contest, code="", fmt="json"):
+    """The JSON or CSV twin of a page."""
+    route = _route(contest, code)
+    twin = "station" if code.count(".") == 4 else ("region" if "code" in route else "area")
+    return reverse(f"api-1:{twin}_{fmt}", kwargs=route)
+
+
+def _urls(contest, code):
+    """The page's links: itself, its twins, feed and widget, and the same page in the other language."""
+    route = _route(contest, code)
+    other = "en" if translation.get_language() == "id" else "id"
+    with translation.override(other):
+        switch = reverse("results:region", kwargs=route)
+    return {
+        "here": reverse("results:region", kwargs=route),
+        "switch": switch,
+        "switch_language": other,
+        "api_json": api_url(contest, code, "json"),
+        "api_csv": api_url(contest, code, "csv"),
+        "feed": reverse("results:feed", kwargs=route),
+        "widget": reverse("results:widget", kwargs=route),
+    }
+
+
+def contest_ref(contest):
+    return {
+        "id": contest.pk,
+        "election": contest.election.slug,
+        "contest": contest.slug,
+        "name": contest.name,
+        "area_code": contest.area_code,
+    }
+
+
+def _shares(shares):
+    return [{"ballot_number": s.candidate.ballot_number, "votes": s.votes, "percent": float(s.percent)} for s in shares]
+
+
+def _area(area):
+    return {
+        "code": area.code,
+        "name": area.name,
+        "kind": str(area.kind),
+        "totals": dataclasses.asdict(area.totals),
+        "shares": _shares(area.shares),
+        "leader": area.leader.candidate.ballot_number if area.leader else None,
+        "margin": float(area.margin) if area.margin is not None else None,
+    }
+
+
+def _candidates(shares):
+    return [
+        {"ballot_number": s.candidate.ballot_number, "name": s.candidate.name, "running_mate": s.candidate.running_mate}
+        for s in shares
+    ]
+
+
+def region_document(page):
+    """The region page as the API's RegionResults."""
+    is_village = page.level == codes.VILLAGE
+    document = {
+        "contest": contest_ref(page.contest),
+        "candidates": _candidates(page.area.shares),
+        "level": page.level,
+        "breadcrumbs": [list(crumb) for crumb in page.breadcrumbs],
+        "area": _area(page.area),
+        "children": [] if is_village else [_area(child) for child in page.children],
+        "stations": [
+            {
+                "code": line.code,
+                "number": line.number,
+                "state": line.state,
+                "valid_votes": line.valid_votes,
+                "shares": _shares(line.shares),
+            }
+            for line in page.children
+        ]
+        if is_village
+        else [],
+        "page": page_url(page.contest, page.code),
+    }
+    return schemas.RegionResults.model_validate(document)
+
+
+def _revision(page, revision, changes):
+    document = digests.reading_document(
+        contest_id=page.contest.pk,
+        station_code=page.station.code,
+        number=revision.number,
+        source=revision.source,
+        reason=revision.reason,
+        numbers=revision.numbers(),
+        scan_digests=revision.scan_digests,
+        previous_digest=revision.previous_digest,
+    )
+    return {
+        "number": revision.number,
+        "source": revision.source,
+        "reason": revision.reason,
+        "created_at": revision.created_at,
+        "digest": revision.digest,
+        "previous_digest": revision.previous_digest,
+        "scan_digests": list(revision.scan_digests),
+        "document": document,
+        "changes": [{"what": what, "old": old, "new": new} for what, old, new in changes],
+    }
+
+
+def station_document(page):
+    """The TPS page as the API's StationResults."""
+    current = next(((r, c) for r, c in page.revisions if r == page.current), None)
+    document = {
+        "contest": contest_ref(page.contest),
+        "candidates": _candidates(page.shares),
+        "code": page.station.code,
+        "number": page.station.number,
+        "village_code": page.station.village.code,
+        "dpt": page.station.dpt,
+        "state": page.tally.state if page.tally else Tally.State.EMPTY,
+        "breadcrumbs": [list(crumb) for crumb in page.breadcrumbs],
+        "shares": _shares(page.shares),
+        "current": _revision(page, *current) if current else None,
+        "flags": [{"rule": failure.rule, "message": str(failure.message)} for failure in page.failures],
+        "revisions": [_revision(page, revision, changes) for revision, changes in page.revisions],
+        "scans": [
+            {"page": scan.page, "sha256": scan.sha256, "web": scan.web.url, "web_sha256": scan.web_sha256}
+            for scan in page.scans
+        ],
+        "page": page_url(page.contest, page.station.code),
+    }
+    return schemas.StationResults.model_validate(document)
+
+
+_TOTAL_COLUMNS = [
+    "stations_reported",
+    "stations_total",
+    "registered",
+    "voters",
+    "valid_votes",
+    "invalid_votes",
+    "total_votes",
+]
+
+
+def _csv(header, rows):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def region_csv(page):
+    """The region and each region (or TPS) below it, one line each: the same numbers as the JSON twin."""
+    numbers = [share.candidate.ballot_number for share in page.area.shares]
+    header = [
+        "code",
+        "name",
+        "level",
+        *_TOTAL_COLUMNS,
+        *(f"votes_{n}" for n in numbers),
+        *(f"percent_{n}" for n in numbers),
+    ]
+
+    def line(area, level):
+        totals = dataclasses.asdict(area.totals)
+        return [
+            area.code,
+            area.name,
+            level,
+            *(totals[column] for column in _TOTAL_COLUMNS),
+            *(share.votes for share in area.shares),
+            *(f"{share.percent:.2f}" for share in area.shares),
+        ]
+
+    rows = [line(page.area, page.level)]
+    if page.level == codes.VILLAGE:
+        for station in page.children:
+            reported = station.valid_votes is not None
+            rows.append(
+                [
+                    station.code,
+                    f"TPS {station.number:03d}",
+                    "tps",
+                    int(reported),
+                    1,
+                    *[""] * 2,
+                    station.valid_votes if reported else "",
+                    *[""] * 2,
+                    *((share.votes if reported else "") for share in station.shares),
+                    *((f"{share.percent:.2f}" if reported else "") for share in station.shares),
+                ]
+            )
+    else:
+        rows += [line(child, page.level + 1) for child in page.children]
+    return _csv(header, rows)
+
+
+def station_csv(page):
+    """Every published reading of the TPS, newest first: what each revision said and its digest."""
+    numbers = [share.candidate.ballot_number for share in page.shares]
+    header = [
+        "tps",
+        "revision",
+        "source",
+        "created_at",
+        "reason",
+        "valid_votes",
+        "invalid_votes",
+        "total_votes",
+        *(f"votes_{n}" for n in numbers),
+        "digest",
+        "previous_digest",
+        "scan_digests",
+        "current",
+    ]
+    rows = []
+    for revision, _changes in page.revisions:
+        reading = revision.numbers()
+        rows.append(
+            [
+                page.station.code,
+                revision.number,
+                revision.source,
+                revision.created_at.isoformat(),
+                revision.reason,
+                reading.valid_votes,
+                reading.invalid_votes,
+                reading.total_votes,
+                *(reading.candidate_votes.get(n, 0) for n in numbers),
+                revision.digest,
+                revision.previous_digest,
+                " ".join(revision.scan_digests),
+                int(revision == page.current),
+            ]
+        )
+    return _csv(header, rows)
+
+
+def region_body(contest, code, *, kind):
+    """One region's page in one of its forms: "page", "widget", "json" or "csv"."""
+    page = selectors.region_page(contest, code)
+    if kind == "json":
+        return region_document(page).model_dump_json().encode()
+    if kind == "csv":
+        return region_csv(page)
+    template = {"page": "results/region.html", "widget": "results/widget.html"}[kind]
+    context = {"page": page, "contest": contest, "zone_code": code or WHOLE_COUNTRY, **_urls(contest, code)}
+    return render_to_string(template, context).encode()
+
+
+def station_body(contest, station_code, *, kind):
+    page = selectors.station_page(contest, station_code)
+    if kind == "json":
+        return station_document(page).model_dump_json().encode()
+    if kind == "csv":
+        return station_csv(page)
+    context = {"page": page, "contest": contest, "zone_code": station_code, **_urls(contest, station_code)}
+    return render_to_string("results/station.html", context).encode()
+
+
+# The pages everyone opens on election night: the contest's area, the provinces, the regencies and cities.
+HOT_LEVELS = (0, codes.PROVINCE, codes.REGENCY)
+
+
+def pages_refresh(contest, station_code):
+    """Render the hot pages above a TPS under their current versions, in every language, into the cache."""
+    hot = [
+        code for code in result_codes(contest, station_code) if (codes.region_level(code) if code else 0) in HOT_LEVELS
+    ]
+    versions = dict(
+        RegionResult.objects.filter(contest=contest, region_code__in=hot).values_list("region_code", "version")
+    )
+    for code in hot:
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                key = page_key("page", contest.pk, code, versions.get(code, 0), language)
+                page_store(key, region_body(contest, code, kind="page"))
+    return len(hot)

@@ -1,0 +1,418 @@
+"""What the public side reads: contests, region results, a TPS with its readings and scans.
+
+Every page, the API, the downloads and the feed read through here, and here
+only published readings are ever read (`Tally.objects.published()`,
+`TallyRevision.objects.published()`, the aggregates kept from them), so an
+unverified number cannot reach the public by any path.
+"""
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, Q, Value
+from django.db.models.functions import Coalesce, Substr
+from django.http import Http404
+
+from . import codes
+from .models import (
+    WHOLE_COUNTRY,
+    CandidateResult,
+    CandidateVotes,
+    Contest,
+    PollingStation,
+    Region,
+    RegionResult,
+    Tally,
+    TallyRevision,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PageVersion:
+    """What a cached page of one (contest, region) is keyed and validated by."""
+
+    contest_id: int
+    area_code: str
+    code: str
+    version: int
+    changed_at: datetime.datetime | None
+
+
+@dataclasses.dataclass
+class Share:
+    """A candidate pair's votes in one region and its share of the valid votes, in percent (two decimals)."""
+
+    candidate: object
+    votes: int
+    percent: Decimal
+
+
+@dataclasses.dataclass
+class Totals:
+    stations_total: int = 0
+    stations_reported: int = 0
+    registered: int = 0
+    voters: int = 0
+    valid_votes: int = 0
+    invalid_votes: int = 0
+    total_votes: int = 0
+    changed_at: datetime.datetime | None = None
+    version: int = 0
+
+    @property
+    def progress(self):
+        """Share of the TPS reported, in percent (two decimals)."""
+        return percent(self.stations_reported, self.stations_total)
+
+    @property
+    def turnout(self):
+        return percent(self.voters, self.registered)
+
+
+@dataclasses.dataclass
+class Area:
+    """One region's line: totals, each pair's share, the leader and the margin over the runner-up."""
+
+    code: str
+    name: str
+    kind: str
+    totals: Totals
+    shares: list
+
+    @property
+    def leader(self):
+        ranked = sorted(self.shares, key=lambda share: (-share.votes, share.candidate.ballot_number))
+        return ranked[0] if ranked and ranked[0].votes else None
+
+    @property
+    def margin(self):
+        """Percentage points between the leader and the runner-up."""
+        ranked = sorted((share.percent for share in self.shares), reverse=True)
+        return ranked[0] - ranked[1] if len(ranked) > 1 and self.leader else None
+
+
+@dataclasses.dataclass
+class RegionPage:
+    contest: Contest
+    area: Area
+    level: int  # 0 for the whole country, then 1 province ... 4 village
+    breadcrumbs: list  # [(code, name)], the contest's area first, this region last
+    children: list  # [Area] for the regions below, [StationLine] below a village
+
+    @property
+    def code(self):
+        return self.area.code
+
+
+@dataclasses.dataclass
+class StationLine:
+    code: str
+    number: int
+    state: str
+    state_label: str
+    shares: list
+    valid_votes: int | None
+
+
+@dataclasses.dataclass
+class StationPage:
+    contest: Contest
+    station: PollingStation
+    breadcrumbs: list
+    tally: Tally | None
+    current: TallyRevision | None
+    shares: list
+    failures: list
+    revisions: list  # [(revision, changes)], newest first; changes: [(label, old, new)]
+    scans: list
+
+
+def percent(part, whole):
+    if not whole:
+        return Decimal("0.00")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def shares_of(candidates, votes):
+    """Each pair's percent of the votes, two decimals, adding up to exactly 100.00 (largest remainders)."""
+    total = sum(votes.get(candidate.pk, 0) for candidate in candidates)
+    if not total:
+        return [Share(candidate, 0, Decimal("0.00")) for candidate in candidates]
+    # In hundredths of a percent: floor each, then hand the rest to the largest remainders.
+    exact = [(votes.get(candidate.pk, 0) * 10_000, candidate) for candidate in candidates]
+    floors = [value // total for value, _candidate in exact]
+    order = sorted(range(len(exact)), key=lambda index: (-(exact[index][0] % total), index))
+    for index in order[: 10_000 - sum(floors)]:
+        floors[index] += 1
+    return [
+        Share(candidate, votes.get(candidate.pk, 0), Decimal(hundredths) / 100)
+        for (_value, candidate), hundredths in zip(exact, floors)
+    ]
+
+
+def contest_get(*, election_slug, contest_slug):
+    try:
+        return Contest.objects.select_related("election", "region").get(election__slug=election_slug, slug=contest_slug)
+    except Contest.DoesNotExist as missing:
+        raise Http404("no such contest") from missing
+
+
+def contests_public():
+    """Every contest with the totals of its whole area, newest election first: the home page."""
+    contests = list(Contest.objects.select_related("election", "region").order_by("-election__date", "name"))
+    totals = {
+        (row.contest_id, row.region_code): row
+        for row in RegionResult.objects.filter(contest__in=contests, region_code__in={c.area_code for c in contests})
+    }
+    return [(contest, _totals(totals.get((contest.pk, contest.area_code)))) for contest in contests]
+
+
+def page_version(*, election_slug, contest_slug, code=None):
+    """The data version of one (contest, region) page, in one query; None if there is no such contest.
+
+    `code` None is the contest's whole area. Before a contest's first publish
+    its results are not built yet: version 0.
+    """
+    area = Coalesce(F("contest__region__code"), Value(WHOLE_COUNTRY))
+    row = (
+        RegionResult.objects.filter(contest__election__slug=election_slug, contest__slug=contest_slug)
+        .annotate(area=area)
+        .filter(region_code=F("area") if code is None else code)
+        .values_list("contest_id", "area", "region_code", "version", "changed_at")
+        .first()
+    )
+    if row:
+        return PageVersion(*row)
+    row = (
+        Contest.objects.filter(election__slug=election_slug, slug=contest_slug)
+        .values_list("pk", "region__code")
+        .first()
+    )
+    if row is None:
+        return None
+    area_code = row[1] or WHOLE_COUNTRY
+    return PageVersion(row[0], area_code, area_code if code is None else code, 0, None)
+
+
+def _totals(row):
+    if row is None:
+        return Totals()
+    return Totals(
+        stations_total=row.stations_total,
+        stations_reported=row.stations_reported,
+        registered=row.registered,
+        voters=row.voters,
+        valid_votes=row.valid_votes,
+        invalid_votes=row.invalid_votes,
+        total_votes=row.total_votes,
+        changed_at=row.changed_at,
+        version=row.version,
+    )
+
+
+def _stations_counted(contest, area_codes):
+    """TPS per region, counted from the stations: only before a contest's results are first built."""
+    counts = {}
+    stations = contest.stations()
+    for length in sorted({len(code) for code in area_codes if code}):
+        counted = stations.annotate(prefix=Substr("code", 1, length)).values("prefix").annotate(count=Count("pk"))
+        counts.update(counted.values_list("prefix", "count").order_by())
+    if WHOLE_COUNTRY in area_codes:
+        counts[WHOLE_COUNTRY] = stations.count()
+    return counts
+
+
+def _areas(contest, candidates, regions):
+    """[Area] for [(code, name, kind)], read from the aggregates in two queries."""
+    wanted = [code for code, _name, _kind in regions]
+    rows = {row.region_code: row for row in RegionResult.objects.filter(contest=contest, region_code__in=wanted)}
+    votes = {}
+    for code, candidate_id, count in CandidateResult.objects.filter(
+        contest=contest, region_code__in=wanted
+    ).values_list("region_code", "candidate_id", "votes"):
+        votes.setdefault(code, {})[candidate_id] = count
+    if not rows:
+        counted = _stations_counted(contest, wanted)
+    areas = []
+    for code, name, kind in regions:
+        totals = _totals(rows.get(code))
+        if not rows:
+            totals.stations_total = counted.get(code, 0)
+        areas.append(Area(code, name, kind, totals, shares_of(candidates, votes.get(code, {}))))
+    return areas
+
+
+def _breadcrumbs(contest, code):
+    """[(code, name)] from the contest's area down to `code`."""
+    root = contest.area_code
+    trail = [(WHOLE_COUNTRY, contest.name)] if root == WHOLE_COUNTRY else []
+    wanted = [*codes.ancestor_codes(code), code] if code else []
+    names = dict(Region.objects.filter(code__in=wanted).values_list("code", "name"))
+    for ancestor in wanted:
+        if root == WHOLE_COUNTRY or ancestor == root or ancestor.startswith(f"{root}."):
+            trail.append((ancestor, names.get(ancestor, ancestor)))
+    return trail
+
+
+def region_page(contest, code):
+    """A region of the contest's area with its children, or Http404 if the region is not in the area."""
+    root = contest.area_code
+    if code == WHOLE_COUNTRY:
+        if root != WHOLE_COUNTRY:
+            raise Http404("not a nationwide contest")
+        region, level = None, 0
+        child_regions = Region.objects.filter(level=Region.Level.PROVINCE)
+    else:
+        if not (root == WHOLE_COUNTRY or code == root or code.startswith(f"{root}.")):
+            raise Http404("region outside the contest's area")
+        region = Region.objects.filter(code=code).first()
+        if region is None:
+            raise Http404("no such region")
+        level = region.level
+        child_regions = Region.objects.filter(parent=region)
+    candidates = list(contest.candidates.order_by("ballot_number"))
+    name = region.name if region else contest.name
+    kind = region.kind if region else ""
+    if level == codes.VILLAGE:
+        (area,) = _areas(contest, candidates, [(code, name, kind)])
+        children = _station_lines(contest, candidates, code)
+    else:
+        children_regions = [(child.code, child.name, child.kind) for child in child_regions.order_by("code")]
+        area, *children = _areas(contest, candidates, [(code, name, kind), *children_regions])
+    return RegionPage(contest, area, level, _breadcrumbs(contest, code), children)
+
+
+def _station_lines(contest, candidates, village_code):
+    stations = list(PollingStation.objects.filter(village__code=village_code).order_by("number"))
+    tallies = {
+        tally.station_id: tally
+        for tally in Tally.objects.filter(contest=contest, station__in=stations).select_related("current_revision")
+    }
+    votes = {}
+    for revision_id, candidate_id, count in CandidateVotes.objects.filter(
+        revision__in=[tally.current_revision_id for tally in tallies.values() if tally.current_revision_id]
+    ).values_list("revision_id", "candidate_id", "votes"):
+        votes.setdefault(revision_id, {})[candidate_id] = count
+    lines = []
+    for station in stations:
+        tally = tallies.get(station.pk)
+        current = tally.current_revision if tally else None
+        state = tally.state if tally else Tally.State.EMPTY
+        lines.append(
+            StationLine(
+                code=station.code,
+                number=station.number,
+                state=state,
+                state_label=Tally.State(state).label,
+                shares=shares_of(candidates, votes.get(current.pk, {}) if current else {}),
+                valid_votes=current.valid_votes if current else None,
+            )
+        )
+    return lines
+
+
+def station_version(contest, station_code):
+    """What a TPS page is cached under, in one query: its current reading, its state and its ready scans."""
+    rows = (
+        Tally.objects.filter(contest=contest, station__code=station_code)
+        .values_list("current_revision_id", "state")
+        .annotate(ready=Count("scans", filter=Q(scans__status="ready")), scans_moved=Max("scans__status_changed_at"))
+        .order_by()
+    )
+    row = next(iter(rows), None)
+    if row is None:
+        return "none"
+    revision, state, ready, moved = row
+    return f"{revision}-{state}-{ready}-{moved.timestamp() if moved else 0:.0f}"
+
+
+# The numbers a revision's "what changed" compares, with their labels (model verbose names).
+_CHANGE_FIELDS = ["valid_votes", "invalid_votes", "total_votes", "ballots_received", "ballots_used"]
+
+
+def station_page(contest, station_code):
+    from uploads.models import Scan  # uploads builds on results: imported here, not at module load
+
+    station = PollingStation.objects.select_related("village").filter(code=station_code).first()
+    if station is None or not contest.covers(station.code):
+        raise Http404("no such TPS in this contest")
+    tally = Tally.objects.filter(contest=contest, station=station).select_related("current_revision").first()
+    candidates = list(contest.candidates.order_by("ballot_number"))
+    revisions = (
+        list(
+            TallyRevision.objects.published()
+            .filter(tally=tally)
+            .with_numbers()
+            .select_related("tally__contest__election")
+            .order_by("number")
+        )
+        if tally
+        else []
+    )
+    current = next((revision for revision in revisions if revision.pk == tally.current_revision_id), None)
+    history, before = [], None
+    for revision in revisions:
+        numbers = revision.numbers()
+        history.append((revision, _changes(before, numbers, candidates)))
+        before = numbers
+    history.reverse()
+    votes = {row.candidate_id: row.votes for row in current.candidate_votes.all()} if current is not None else {}
+    failures = current.failures() if current is not None else []
+    if tally is not None and current is not None:
+        disagree = tally.scans_disagree()
+        if disagree:
+            failures = [*failures, disagree]
+    scans = (
+        list(Scan.objects.filter(tally=tally, status=Scan.Status.READY).exclude(web="").order_by("page", "pk"))
+        if tally
+        else []
+    )
+    return StationPage(
+        contest=contest,
+        station=station,
+        breadcrumbs=[*_breadcrumbs(contest, station.village.code), (station.code, f"TPS {station.number:03d}")],
+        tally=tally,
+        current=current,
+        shares=shares_of(candidates, votes),
+        failures=failures,
+        revisions=history,
+        scans=scans,
+    )
+
+
+def _changes(before, after, candidates):
+    """[(what, old, new)] between two readings' numbers: pairs first, then the totals."""
+    if before is None:
+        return []
+    changed = []
+    for candidate in candidates:
+        old = before.candidate_votes.get(candidate.ballot_number)
+        new = after.candidate_votes.get(candidate.ballot_number)
+        if old != new:
+            changed.append((str(candidate), old, new))
+    for name in _CHANGE_FIELDS:
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changed.append((str(TallyRevision._meta.get_field(name).verbose_name), old, new))
+    return changed
+
+
+def search(query, *, limit=30):
+    """Regions by name or code (dotted or KPU's undotted) and TPS by code: ([Region], [PollingStation])."""
+    query = query.strip()
+    if not query:
+        return [], []
+    try:
+        station_code = codes.normalize_station_code(query)
+    except codes.CodeError:
+        pass
+    else:
+        return [], list(PollingStation.objects.filter(code=station_code))
+    try:
+        code = codes.normalize_region_code(query)
+    except codes.CodeError:
+        regions = Region.objects.filter(name__icontains=query).order_by("level", "name")
+    else:
+        regions = Region.objects.filter(code=code)
+    return list(regions[:limit]), []
