@@ -28,7 +28,8 @@ demo: install
 	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py migrate -v0
 	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py seed_demo --accounts
 	@echo
-	@echo "  KPU results portal: http://$(HOST):$(PORT)/admin/"
+	@echo "  KPU results portal, public site: http://$(HOST):$(PORT)/  (English: http://$(HOST):$(PORT)/en/)"
+	@echo "  Admin for officers:              http://$(HOST):$(PORT)/admin/"
 	@echo "  Log in as admin / kpu-demo-admin, or officer-pontianak (-2, -3) / kpu-demo-officer."
 	@echo
 	@$(CLEAN_ENV) DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)

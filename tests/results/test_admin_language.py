@@ -53,6 +53,7 @@ def test_the_form_takes_the_reserve_share_as_it_shows_it(root_client, contest):
         {
             "election": contest.election.pk,
             "name": contest.name,
+            "slug": contest.slug,
             "office": contest.office,
             "scope": contest.scope,
             "region": contest.region.pk,

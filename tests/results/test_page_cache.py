@@ -1,0 +1,84 @@
+"""Pages cached under their region's data version: a publish moves exactly the pages above its TPS."""
+
+import pytest
+from django.core.cache import cache
+
+from results.models import PollingStation, RegionResult, Tally
+from results.pages import page_key
+from results.services import tally_enter
+from tests.factories import UserFactory
+from tests.results.conftest import c1
+
+REGIONS = ["61", "61.71", "61.71.06", "61.71.06.1001", "61.71.06.1002", "61.72", "61.72.01", "61.72.01.1001"]
+
+
+@pytest.fixture
+def counted(kalbar, governor, officers):
+    first, second, _third = officers
+    form = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=first)
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=second)
+    cache.clear()
+    return governor
+
+
+def page(contest, code):
+    return f"/pilkada-2018/{contest.slug}/" + ("" if code == "61" else f"{code}/")
+
+
+def versions(contest):
+    return dict(RegionResult.objects.filter(contest=contest).values_list("region_code", "version"))
+
+
+def test_a_publish_moves_the_pages_above_its_tps_and_no_other(
+    client, counted, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    for code in REGIONS:
+        assert client.get(page(counted, code)).status_code == 200
+    before = versions(counted)
+    for code in REGIONS:
+        assert cache.get(page_key("page", counted.pk, code, before.get(code, 0), "id")) is not None
+
+    form = Tally.objects.create(contest=counted, station=PollingStation.objects.get(code="61.72.01.1001.001"))
+    first, second = UserFactory(is_superuser=True), UserFactory(is_superuser=True)
+    tally_enter(tally=form, numbers=c1([5, 6, 7]), entered_by=first)
+    assert versions(counted) == before  # a first entry publishes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        tally_enter(tally=form, numbers=c1([5, 6, 7]), entered_by=second)
+
+    after = versions(counted)
+    moved = {code for code in REGIONS if after.get(code, 0) != before.get(code, 0)}
+    assert moved == {"61", "61.72", "61.72.01", "61.72.01.1001"}
+    for code in REGIONS:
+        # The old entries stay; pages below other regions are still answered from them, in one query.
+        assert cache.get(page_key("page", counted.pk, code, before.get(code, 0), "id")) is not None
+        if code not in moved and code in before:  # a region with no TPS has no totals row: one query more
+            with django_assert_num_queries(1):
+                assert client.get(page(counted, code)).status_code == 200
+    # The contest area and the city were rendered again by the worker right after the publish, in
+    # both languages; the district and the village wait for their first visitor.
+    for code, language in [("61", "id"), ("61", "en"), ("61.72", "id"), ("61.72", "en")]:
+        assert cache.get(page_key("page", counted.pk, code, after.get(code, 0), language)) is not None
+        with django_assert_num_queries(1):
+            assert client.get(("/en" if language == "en" else "") + page(counted, code)).status_code == 200
+    for code in ("61.72.01", "61.72.01.1001"):
+        assert cache.get(page_key("page", counted.pk, code, after.get(code, 0), "id")) is None
+        assert b"7" in client.get(page(counted, code)).content
+
+
+def test_a_failed_render_is_never_cached(client, counted):
+    assert client.get(f"/pilkada-2018/{counted.slug}/61.79/").status_code == 404
+    assert cache.get(page_key("page", counted.pk, "61.79", 0, "id")) is None
+
+
+def test_pages_still_render_when_the_cache_is_down(client, counted, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response = client.get(page(counted, "61.71"))
+    assert response.status_code == 200
+    assert "Kota Pontianak" in response.content.decode()
