@@ -47,4 +47,4 @@ test: install services
 	@$(IN_RUN_DIR) $(RUN_ENV) $(PYTEST) -m "not worker and not postgres" $(PYTEST_ARGS)
 	@echo "== Pass 2 of 2: PostgreSQL, Redis cache, real Celery worker processes on a Redis broker."
 	@$(IN_RUN_DIR) $(RUN_ENV) DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		CELERY_BROKER_URL=redis://127.0.0.1:$(FREE_PORT)/0 CELERY_TASK_ALWAYS_EAGER=1 $(PYTEST) -m "not corpus" $(PYTEST_ARGS)
+		CELERY_BROKER_URL=redis://127.0.0.1:$(FREE_PORT)/0 CELERY_TASK_ALWAYS_EAGER=1 $(PYTEST) -m "not corpus and not browser" $(PYTEST_ARGS)

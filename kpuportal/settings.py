@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "ninja",
     "results",
     "uploads",
+    "snapshot",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: it sees a view's database error before anything turns it into a 500.
+    "snapshot.middleware.SnapshotFallbackMiddleware",
 ]
 
 ROOT_URLCONF = "kpuportal.urls"
@@ -143,6 +146,9 @@ DATABASES = {
     )
 }
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if USING_POSTGRES:
+    # A database that hangs must fail fast: public pages then come from the snapshot.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -248,6 +254,14 @@ STORAGES = {
         )
     },
 }
+# The static snapshot of the public site (snapshot/services.py): generations
+# under this directory, `current` pointing to the whole one nginx falls back to.
+SNAPSHOT_ROOT = Path(env_str("KPU_SNAPSHOT_ROOT", str(DATA_DIR / "snapshot")))
+# Readiness reports "degraded" when the current snapshot is older than this.
+SNAPSHOT_MAX_AGE_SECONDS = env_int("KPU_SNAPSHOT_MAX_AGE_SECONDS", 300)
+# The Ed25519 key that signs each snapshot's manifest; made once outside production.
+SNAPSHOT_KEY_FILE = Path(env_str("KPU_SNAPSHOT_KEY_FILE", str(DATA_DIR / "snapshot_ed25519.pem")))
+
 # Behind nginx, raw files are handed over with X-Accel-Redirect to this
 # internal location (e.g. /_private/, aliased to KPU_PRIVATE_ROOT) instead of
 # streaming through Django. Empty: Django streams them itself.
@@ -302,6 +316,11 @@ CELERY_BEAT_SCHEDULE = {
     "record-contest-heads": {
         "task": "results.tasks.record_heads",
         "schedule": env_int("KPU_HEADS_EVERY_SECONDS", 60),
+    },
+    # Keeps the static snapshot at most a minute behind; a build skips while another runs.
+    "refresh-snapshot": {
+        "task": "snapshot.tasks.refresh_snapshot",
+        "schedule": env_int("KPU_SNAPSHOT_EVERY_SECONDS", 60),
     },
     # Recomputes everything from the TPS: drift should never happen, so rarely is enough.
     "check-integrity": {

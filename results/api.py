@@ -9,7 +9,7 @@ loaded from another host). The answers come from the same page cache as
 the pages, under the same data versions.
 """
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from ninja import NinjaAPI, Query, Schema
 
 from . import codes, downloads, pages, schemas, selectors, views
@@ -35,17 +35,7 @@ def _region_code(code):
 
 @api.get("/contests.json", response=list[schemas.ContestSummary], url_name="contests", summary="Every contest")
 def contests(request):
-    return [
-        {
-            "contest": pages.contest_ref(contest),
-            "election_name": contest.election.name,
-            "date": contest.election.date,
-            "totals": totals,
-            "page": pages.page_url(contest),
-            "results": request.build_absolute_uri(pages.api_url(contest)),
-        }
-        for contest, totals in selectors.contests_public()
-    ]
+    return HttpResponse(pages.contests_document(), content_type="application/json")
 
 
 @api.get(

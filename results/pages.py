@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
+from pydantic import TypeAdapter
 
 from . import codes, digests, schemas, selectors
 from .aggregates import result_codes
@@ -73,39 +74,61 @@ def page_respond(request, *, response_class, key, last_modified, render, content
     return response
 
 
-def _route(contest, code=""):
+def route(contest, code=""):
     kwargs = {"election": contest.election.slug, "contest": contest.slug}
     if code and code != contest.area_code:
         kwargs["code"] = code
     return kwargs
 
 
+def contests_document():
+    """Every contest with its area's totals: the API's contests.json."""
+    contests = [
+        {
+            "contest": contest_ref(contest),
+            "election_name": contest.election.name,
+            "date": contest.election.date,
+            "totals": dataclasses.asdict(totals),
+            "page": page_url(contest),
+            "results": api_url(contest),
+        }
+        for contest, totals in selectors.contests_public()
+    ]
+    return _CONTESTS.dump_json(contests).decode()
+
+
+_CONTESTS = TypeAdapter(list[schemas.ContestSummary])
+
+
 def page_url(contest, code=""):
     """The permalink of a contest's area, a region or a TPS in the current language."""
-    return reverse("results:region", kwargs=_route(contest, code))
+    return reverse("results:region", kwargs=route(contest, code))
 
 
 def api_url(contest, code="", fmt="json"):
     """The JSON or CSV twin of a page."""
-    route = _route(contest, code)
-    twin = "station" if code.count(".") == 4 else ("region" if "code" in route else "area")
-    return reverse(f"api-1:{twin}_{fmt}", kwargs=route)
+    kwargs = route(contest, code)
+    twin = "station" if code.count(".") == 4 else ("region" if "code" in kwargs else "area")
+    return reverse(f"api-1:{twin}_{fmt}", kwargs=kwargs)
+
+
+def language_switch(url_name, kwargs=None):
+    """The same page in the other language: {"switch": its address, "switch_language": its code}."""
+    other = "en" if translation.get_language() == "id" else "id"
+    with translation.override(other):
+        return {"switch": reverse(url_name, kwargs=kwargs), "switch_language": other}
 
 
 def _urls(contest, code):
     """The page's links: itself, its twins, feed and widget, and the same page in the other language."""
-    route = _route(contest, code)
-    other = "en" if translation.get_language() == "id" else "id"
-    with translation.override(other):
-        switch = reverse("results:region", kwargs=route)
+    kwargs = route(contest, code)
     return {
-        "here": reverse("results:region", kwargs=route),
-        "switch": switch,
-        "switch_language": other,
+        "here": reverse("results:region", kwargs=kwargs),
+        **language_switch("results:region", kwargs),
         "api_json": api_url(contest, code, "json"),
         "api_csv": api_url(contest, code, "csv"),
-        "feed": reverse("results:feed", kwargs=route),
-        "widget": reverse("results:widget", kwargs=route),
+        "feed": reverse("results:feed", kwargs=kwargs),
+        "widget": reverse("results:widget", kwargs=kwargs),
     }
 
 
@@ -324,8 +347,11 @@ def station_csv(page):
     return _csv(header, rows)
 
 
-def region_body(contest, code, *, kind):
-    """One region's page in one of its forms: "page", "widget", "json" or "csv"."""
+def region_body(contest, code, *, kind, static_copy=False):
+    """One region's page in one of its forms: "page", "widget", "json" or "csv".
+
+    `static_copy`: for the snapshot, the page says so in a banner.
+    """
     page = selectors.region_page(contest, code)
     if kind == "json":
         return region_document(page).model_dump_json().encode()
@@ -333,17 +359,20 @@ def region_body(contest, code, *, kind):
         return region_csv(page)
     template = {"page": "results/region.html", "widget": "results/widget.html"}[kind]
     context = {"page": page, "contest": contest, "zone_code": code or WHOLE_COUNTRY, **_urls(contest, code)}
-    return render_to_string(template, context).encode()
+    return render_to_string(
+        template, {**context, "static_copy": static_copy, "as_of": page.area.totals.changed_at}
+    ).encode()
 
 
-def station_body(contest, station_code, *, kind):
+def station_body(contest, station_code, *, kind, static_copy=False):
     page = selectors.station_page(contest, station_code)
     if kind == "json":
         return station_document(page).model_dump_json().encode()
     if kind == "csv":
         return station_csv(page)
     context = {"page": page, "contest": contest, "zone_code": station_code, **_urls(contest, station_code)}
-    return render_to_string("results/station.html", context).encode()
+    as_of = page.current.created_at if page.current else None
+    return render_to_string("results/station.html", {**context, "static_copy": static_copy, "as_of": as_of}).encode()
 
 
 # The pages everyone opens on election night: the contest's area, the provinces, the regencies and cities.

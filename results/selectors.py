@@ -312,19 +312,26 @@ def _station_lines(contest, candidates, village_code):
     return lines
 
 
-def station_version(contest, station_code):
-    """What a TPS page is cached under, in one query: its current reading, its state and its ready scans."""
+def _station_versions(tallies):
+    """(TPS code, version) of each form: what its page is cached under, its reading, state and ready scans."""
     rows = (
-        Tally.objects.filter(contest=contest, station__code=station_code)
-        .values_list("current_revision_id", "state")
+        tallies.values_list("station__code", "current_revision_id", "state")
         .annotate(ready=Count("scans", filter=Q(scans__status="ready")), scans_moved=Max("scans__status_changed_at"))
         .order_by()
     )
-    row = next(iter(rows), None)
-    if row is None:
-        return "none"
-    revision, state, ready, moved = row
-    return f"{revision}-{state}-{ready}-{moved.timestamp() if moved else 0:.0f}"
+    for code, revision, state, ready, moved in rows.iterator(chunk_size=5000):
+        yield code, f"{revision}-{state}-{ready}-{moved.timestamp() if moved else 0:.0f}"
+
+
+def station_version(contest, station_code):
+    """A TPS page's version, in one query; "none" for a TPS with no form in the contest."""
+    found = _station_versions(Tally.objects.filter(contest=contest, station__code=station_code))
+    return next((version for _code, version in found), "none")
+
+
+def station_versions(contest):
+    """Every TPS page version of a contest, by TPS code, in one query (for the snapshot)."""
+    return dict(_station_versions(Tally.objects.filter(contest=contest)))
 
 
 # The numbers a revision's "what changed" compares, with their labels (model verbose names).

@@ -17,7 +17,8 @@ CONTENT_TYPES = {
 
 
 def home(request):
-    return render(request, "results/home.html", {"contests": selectors.contests_public()})
+    context = {"contests": selectors.contests_public(), **pages.language_switch("results:home")}
+    return render(request, "results/home.html", context)
 
 
 def region(request, election, contest, code=""):
@@ -89,12 +90,13 @@ def station_response(request, *, election, contest, code, kind):
 
 
 def digests_howto(request):
-    return render(request, "results/digests.html")
+    return render(request, "results/digests.html", pages.language_switch("results:digests"))
 
 
 def search(request):
     query = request.GET.get("q", "")[:100]
-    return render(request, "results/search.html", {"query": query, "found": search_hits(query)})
+    context = {"query": query, "found": search_hits(query), **pages.language_switch("results:search")}
+    return render(request, "results/search.html", context)
 
 
 def search_hits(query):

@@ -1,0 +1,233 @@
+"""Building the static snapshot of the public site, and checking one.
+
+Layout of the snapshot root (a local directory, KPU_SNAPSHOT_ROOT):
+
+    generations/00000042/      one complete site: index.html, en/..., api/v1/..., static/, media/,
+                               snapshot/manifest.json, manifest.json.sig, public-key.pem
+    current -> generations/00000042     what nginx, Django's fallback and a mirror serve
+
+A build writes a new generation beside the current one. A page whose version
+did not move is a hard link to the previous generation's file (no render, no
+copy); the rest are rendered. The manifest (every file's sha256, the as-of
+time, each contest's head) is written and signed last, then `current` is
+swapped to the new generation with one rename: a reader sees the old
+snapshot or the new one, whole, never a half-written one. An interrupted
+build leaves a generation that never became current; the next build removes it.
+"""
+
+import base64
+import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from results import digests
+from results.models import Contest, Tally
+
+from . import signing
+from .site import file_of, site_pages
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "snapshot/manifest.json"
+SIGNATURE = "snapshot/manifest.json.sig"
+PUBLIC_KEY = "snapshot/public-key.pem"
+
+
+class SnapshotBusy(Exception):
+    """Another build holds the lock: one build at a time."""
+
+
+@dataclasses.dataclass
+class Built:
+    generation: int
+    rendered: int
+    reused: int
+    files: int
+    seconds: float
+
+
+def snapshot_root():
+    return Path(settings.SNAPSHOT_ROOT)
+
+
+def current_dir(root=None):
+    """The current generation's directory, or None before the first snapshot."""
+    link = (root or snapshot_root()) / "current"
+    return link.resolve() if link.exists() else None
+
+
+def current_manifest(root=None):
+    directory = current_dir(root)
+    if directory is None:
+        return None
+    return json.loads((directory / MANIFEST).read_text())
+
+
+@contextmanager
+def _lock(root):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SnapshotBusy("a snapshot is being built already") from None
+        yield
+
+
+def _write(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _link_or_copy(source, target):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system: copy instead
+        shutil.copyfile(source, target)
+
+
+def snapshot_build(*, full=False, progress=None):
+    """Build a new generation and make it current; returns Built. Raises SnapshotBusy if a build runs."""
+    root = snapshot_root()
+    with _lock(root):
+        started = time.monotonic()
+        previous_dir = current_dir(root)
+        previous = current_manifest(root) if previous_dir and not full else None
+        known = previous["files"] if previous else {}
+        generation = (current_manifest(root) or {"generation": 0})["generation"] + 1 if previous_dir else 1
+        generations = root / "generations"
+        for leftover in generations.glob("*") if generations.exists() else []:
+            # Interrupted builds and generations older than the current one's predecessor.
+            if leftover != previous_dir and leftover.name != f"{generation - 2:08d}":
+                shutil.rmtree(leftover, ignore_errors=True)
+        target = generations / f"{generation:08d}"
+        target.mkdir(parents=True)
+        files, rendered, reused = {}, 0, 0
+        for page in site_pages():
+            name = file_of(page.path)
+            old = known.get(name)
+            if old and old.get("version") == page.version:
+                _link_or_copy(previous_dir / name, target / name)
+                files[name] = old
+                reused += 1
+            else:
+                body = page.render()
+                _write(target / name, body)
+                files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
+                rendered += 1
+            if progress:
+                progress(1)
+        files.update(_static_files(target))
+        files.update(_media_files(target, previous_dir, known))
+        _write(target / PUBLIC_KEY, signing.public_key_pem().encode())
+        manifest = {
+            "generation": generation,
+            "as_of": timezone.now().isoformat(),
+            "heads": _heads(),
+            "files": dict(sorted(files.items())),
+        }
+        body = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        _write(target / MANIFEST, body)
+        _write(target / SIGNATURE, signing.sign(body).encode())
+        os.sync()  # the whole generation on disk before it becomes current
+        link = root / "current.new"
+        link.unlink(missing_ok=True)
+        link.symlink_to(target.relative_to(root))
+        os.replace(link, root / "current")
+        return Built(generation, rendered, reused, len(files), time.monotonic() - started)
+
+
+def _heads():
+    """Each contest's head over its published forms right now: {"<election>/<contest>": {digest, forms}}."""
+    heads = {}
+    for contest in Contest.objects.select_related("election"):
+        forms = Tally.objects.published().filter(contest=contest)
+        pairs = list(forms.values_list("station__code", "current_revision__digest"))
+        heads[f"{contest.election.slug}/{contest.slug}"] = {"digest": digests.head_digest(pairs), "forms": len(pairs)}
+    return heads
+
+
+def _static_files(target):
+    """The CSS (and whatever else the pages load) under static/, as collectstatic or the finders have it."""
+    files = {}
+    static_root = Path(settings.STATIC_ROOT)
+    if static_root.exists() and any(static_root.iterdir()):
+        sources = (
+            (path.relative_to(static_root).as_posix(), path) for path in static_root.rglob("*") if path.is_file()
+        )
+    else:
+        sources = (
+            (relative, Path(storage.path(relative)))
+            for finder in finders.get_finders()
+            for relative, storage in finder.list(["CVS", ".*", "*~"])
+        )
+    prefix = settings.STATIC_URL.strip("/")
+    for relative, source in sources:
+        name = f"{prefix}/{relative}"
+        data = source.read_bytes()
+        _write(target / name, data)
+        files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return files
+
+
+def _media_files(target, previous_dir, known):
+    """The public scan renditions the TPS pages show, when the portal serves them itself (MEDIA_URL a path)."""
+    if not settings.MEDIA_URL.startswith("/"):
+        return {}  # a bucket or CDN serves them: the pages link there
+    from uploads.models import Scan  # the uploads app builds on results; the snapshot reads its renditions
+
+    files = {}
+    prefix = settings.MEDIA_URL.strip("/")
+    ready = Scan.objects.filter(status=Scan.Status.READY).exclude(web="").values_list("web", "web_sha256")
+    for stored, sha256 in ready.iterator(chunk_size=5000):
+        name = f"{prefix}/{stored}"
+        if name in known and previous_dir is not None:
+            _link_or_copy(previous_dir / name, target / name)
+        else:
+            with default_storage.open(stored, "rb") as handle:
+                _write(target / name, handle.read())
+        files[name] = {"sha256": sha256, "size": (target / name).stat().st_size}
+    return files
+
+
+@dataclasses.dataclass
+class Verified:
+    files: int
+    problems: list
+
+
+def snapshot_verify(read, public_key_pem):
+    """Check a snapshot through `read(name) -> bytes or None`: the signature, then every file's sha256."""
+    manifest_bytes = read(MANIFEST)
+    signature = read(SIGNATURE)
+    if manifest_bytes is None or signature is None:
+        return Verified(0, ["no manifest or no signature: not a snapshot"])
+    key = serialization.load_pem_public_key(public_key_pem.encode())
+    try:
+        key.verify(base64.b64decode(signature), manifest_bytes)
+    except (InvalidSignature, ValueError):
+        return Verified(0, ["the manifest's signature is not the portal's"])
+    manifest = json.loads(manifest_bytes)
+    problems = []
+    for name, entry in manifest["files"].items():
+        data = read(name)
+        if data is None:
+            problems.append(f"{name}: missing")
+        elif hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            problems.append(f"{name}: differs from the manifest")
+    return Verified(len(manifest["files"]), problems)

@@ -1,0 +1,142 @@
+"""Every file of the public site that the snapshot holds, with what its bytes depend on.
+
+A page's `version` changes whenever its bytes may: the data version of its
+(contest, region), the form's reading, state and scans for a TPS, and the
+fingerprint of the site's own templates, translations and CSS, so a deploy
+that changes a template renders everything again. An unchanged version means
+the previous snapshot's file is still right.
+"""
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from results import pages, selectors
+from results.api import api
+from results.models import WHOLE_COUNTRY, Contest, Region, RegionResult
+from results.models.regions import subtree_q
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LANGUAGE = "id"
+
+
+@dataclasses.dataclass(frozen=True)
+class SitePage:
+    path: str  # the URL path, as the live site serves it
+    version: str
+    render: Callable[[], bytes]
+
+
+def file_of(path):
+    """Where a URL path lives in the snapshot: /a/b/ is a/b/index.html, /api/v1/x.json is itself."""
+    relative = path.lstrip("/")
+    return f"{relative}index.html" if not relative or relative.endswith("/") else relative
+
+
+def site_fingerprint():
+    """A digest of what the pages are made with besides the data: templates, translations, CSS."""
+    digest = hashlib.sha256()
+    for folder, pattern in (
+        (ROOT / "templates" / "results", "*.html"),
+        (ROOT / "locale", "**/*.mo"),
+        (ROOT / "static" / "results", "*"),
+    ):
+        for path in sorted(folder.glob(pattern)):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _in(language, render):
+    def rendered():
+        with translation.override(language):
+            return render()
+
+    return rendered
+
+
+def site_pages():
+    """Every page of the snapshot, contest by contest, as SitePage."""
+    salt = site_fingerprint()
+    contests = list(Contest.objects.select_related("election", "region").order_by("pk"))
+    areas = {
+        (row.contest_id, row.region_code): row.version
+        for row in RegionResult.objects.filter(
+            region_code__in={contest.area_code for contest in contests}, contest__in=contests
+        )
+    }
+    home_version = f"{salt}:" + ",".join(f"{c.pk}.{c.slug}.{areas.get((c.pk, c.area_code), 0)}" for c in contests)
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            home = reverse("results:home")
+            yield SitePage(home, home_version, _in(language, _home))
+            for name, template in (
+                ("results:digests", "results/digests.html"),
+                ("results:search", "results/search.html"),
+            ):
+                yield SitePage(reverse(name), salt, _in(language, lambda template=template: _plain(template)))
+    yield SitePage(reverse("api-1:contests"), home_version, _in(DEFAULT_LANGUAGE, _contests_json))
+    yield SitePage(reverse("api-1:openapi-json"), salt, _in(DEFAULT_LANGUAGE, _openapi_json))
+    for contest in contests:
+        yield from _contest_pages(contest, salt)
+
+
+def _home():
+    return render_to_string(
+        "results/home.html", {"contests": selectors.contests_public(), "static_copy": True}
+    ).encode()
+
+
+def _plain(template):
+    return render_to_string(template, {"static_copy": True}).encode()
+
+
+def _contests_json():
+    return pages.contests_document().encode()
+
+
+def _openapi_json():
+    return json.dumps(api.get_openapi_schema(path_prefix="/api/v1/")).encode()
+
+
+def _contest_pages(contest, salt):
+    root = contest.area_code
+    versions = dict(RegionResult.objects.filter(contest=contest).values_list("region_code", "version"))
+    regions = Region.objects.all() if root == WHOLE_COUNTRY else Region.objects.filter(subtree_q(root))
+    codes = ([WHOLE_COUNTRY] if root == WHOLE_COUNTRY else []) + list(
+        regions.order_by("code").values_list("code", flat=True)
+    )
+    for code in codes:
+        version = f"{salt}:{versions.get(code, 0)}"
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                yield SitePage(pages.page_url(contest, code), version, _region(contest, code, "page", language))
+                yield SitePage(
+                    reverse("results:widget", kwargs=pages.route(contest, code)),
+                    version,
+                    _region(contest, code, "widget", language),
+                )
+        for kind in ("json", "csv"):
+            yield SitePage(pages.api_url(contest, code, kind), version, _region(contest, code, kind, DEFAULT_LANGUAGE))
+    stations = selectors.station_versions(contest)
+    for code in contest.stations().order_by("code").values_list("code", flat=True).iterator(chunk_size=5000):
+        version = f"{salt}:{stations.get(code, 'none')}"
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                yield SitePage(pages.page_url(contest, code), version, _station(contest, code, "page", language))
+        for kind in ("json", "csv"):
+            yield SitePage(pages.api_url(contest, code, kind), version, _station(contest, code, kind, DEFAULT_LANGUAGE))
+
+
+def _region(contest, code, kind, language):
+    return _in(language, lambda: pages.region_body(contest, code, kind=kind, static_copy=True))
+
+
+def _station(contest, code, kind, language):
+    return _in(language, lambda: pages.station_body(contest, code, kind=kind, static_copy=True))

@@ -1,0 +1,174 @@
+"""The static snapshot: the whole public site as files, incremental, atomic, signed and checkable by anyone."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from results.models import PollingStation, Region, Tally
+from results.services import tally_enter
+from snapshot.services import MANIFEST, current_dir, current_manifest, snapshot_build
+from tests.factories import UserFactory
+from tests.results.conftest import c1
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def snapshot_root(settings, tmp_path):
+    settings.SNAPSHOT_ROOT = tmp_path / "snapshot"
+    settings.SNAPSHOT_KEY_FILE = tmp_path / "snapshot.pem"
+    return settings.SNAPSHOT_ROOT
+
+
+@pytest.fixture
+def counted(kalbar, governor, officers):
+    first, second, _third = officers
+    form = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=first)
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=second)
+    return governor
+
+
+def publish(contest, code, votes):
+    form = Tally.objects.create(contest=contest, station=PollingStation.objects.get(code=code))
+    for _entry in range(2):
+        tally_enter(tally=form, numbers=c1(votes), entered_by=UserFactory(is_superuser=True))
+
+
+def test_the_snapshot_holds_every_page_of_the_site_with_a_banner(counted):
+    built = snapshot_build()
+    site = current_dir()
+    contest = f"pilkada-2018/{counted.slug}"
+    for name in (
+        "index.html",
+        "en/index.html",
+        "cari/index.html",
+        f"{contest}/index.html",
+        f"en/{contest}/61.71/index.html",
+        f"{contest}/61.71.06.1001/index.html",
+        f"{contest}/61.71.06.1001.001/index.html",
+        f"{contest}/61.71/widget/index.html",
+        f"api/v1/{contest}.json",
+        f"api/v1/{contest}/61.71.csv",
+        f"api/v1/{contest}/tps/61.71.06.1001.001.json",
+        "api/v1/contests.json",
+        "static/results/site.css",
+    ):
+        assert (site / name).is_file(), name
+    page = (site / f"{contest}/61.71.06.1001.001/index.html").read_text()
+    assert "salinan statis" in page.lower()
+    assert "/static/results/site.css" in page
+    regions = Region.objects.filter(code__startswith="61").count() + 1  # the area itself, by code and by its address
+    assert built.rendered >= 6 * regions
+
+
+def test_a_second_snapshot_renders_only_the_pages_above_what_was_published(counted):
+    first = snapshot_build()
+    first_dir = current_dir()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    second = snapshot_build()
+    # The TPS: its page in two languages, JSON, CSV (4). Each of its four ancestors (Kalbar, Pontianak,
+    # Pontianak Tenggara, Bansir Laut): page and widget in two languages, JSON, CSV (24). The home page in
+    # two languages and contests.json (3).
+    assert second.rendered == 31
+    assert second.reused == first.rendered + first.reused - 31
+    assert second.generation == first.generation + 1
+    contest = f"pilkada-2018/{counted.slug}"
+    untouched = f"{contest}/61.72/index.html"  # Singkawang: the same file, linked, not rendered again
+    assert (current_dir() / untouched).stat().st_ino == (first_dir / untouched).stat().st_ino
+    document = json.loads((current_dir() / f"api/v1/{contest}/tps/61.71.06.1001.002.json").read_text())
+    assert document["current"]["document"]["candidates"] == {"1": 1, "2": 2, "3": 3}
+
+
+def test_an_interrupted_snapshot_leaves_the_previous_one_current_and_whole(counted, settings):
+    snapshot_build()
+    before = current_dir()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+
+    def interrupt_half_way(count, seen=[]):  # noqa: B006 - counts calls across the build
+        seen.append(count)
+        if len(seen) == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        snapshot_build(full=True, progress=interrupt_half_way)
+    assert current_dir() == before
+    call_command("snapshot_verify", str(before))
+    after = snapshot_build()
+    assert current_dir() != before and after.generation == current_manifest()["generation"]
+    leftovers = sorted(path.name for path in (settings.SNAPSHOT_ROOT / "generations").iterdir())
+    assert leftovers == [before.name, current_dir().name]
+
+
+def test_verify_accepts_the_portal_snapshot_and_names_every_altered_file(counted, tmp_path, capsys):
+    snapshot_build()
+    site = current_dir()
+    call_command("snapshot_verify", str(site))
+    page = site / f"pilkada-2018/{counted.slug}/61.71/index.html"
+    page.write_text(page.read_text().replace("Kota Pontianak", "Kota Palsu"))
+    (site / "api/v1/contests.json").unlink()
+    with pytest.raises(CommandError, match="2 problems"):
+        call_command("snapshot_verify", str(site))
+    err = capsys.readouterr().err
+    assert "61.71/index.html: differs" in err and "contests.json: missing" in err
+
+
+def test_a_manifest_signed_by_another_key_is_refused(counted, tmp_path):
+    snapshot_build()
+    manifest = current_dir() / MANIFEST
+    manifest.write_text(manifest.read_text().replace('"generation": 1', '"generation": 7'))
+    with pytest.raises(CommandError):
+        call_command("snapshot_verify", str(current_dir()))
+
+
+def test_the_readme_script_checks_a_snapshot_without_django(counted, settings):
+    """The few lines the README gives a mirror's keeper, run in a bare interpreter."""
+    snapshot_build()
+    readme = (ROOT / "README.md").read_text()
+    script = readme.split("<!-- snapshot-verify -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    key = settings.SNAPSHOT_KEY_FILE.with_suffix(".pub")
+    key.write_text((current_dir() / "snapshot/public-key.pem").read_text())
+    checked = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(current_dir()), str(key)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "ok" in checked.stdout
+    (current_dir() / "index.html").write_text("altered")
+    checked = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(current_dir()), str(key)], capture_output=True, text=True
+    )
+    assert checked.returncode != 0 and "index.html" in checked.stdout + checked.stderr
+
+
+@pytest.mark.postgres  # an in-memory SQLite test database cannot be taken away and given back
+@pytest.mark.django_db(transaction=True)
+def test_public_pages_come_from_the_snapshot_when_the_database_is_gone(client, kalbar, governor, officers):
+    form = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=officers[0])
+    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=officers[1])
+    snapshot_build()
+    client.force_login(officers[0])
+    page = f"/pilkada-2018/{governor.slug}/61.71/"
+    settings_dict = connection.settings_dict
+    saved = dict(settings_dict)
+    connection.close()
+    try:
+        settings_dict.update(HOST="127.0.0.1", PORT="1")  # the database is somewhere nothing answers
+        response = client.get(page)
+        assert response.status_code == 200
+        assert response["X-Snapshot"]
+        assert "Kota Pontianak" in b"".join(response.streaming_content).decode()
+        admin = client.get("/admin/")
+        assert admin.status_code == 503
+        assert "admin is unavailable" in admin.content.decode()
+        assert client.get("/health/ready").status_code == 503
+        assert client.get("/health/live").status_code == 200
+    finally:
+        connection.close()
+        settings_dict.clear()
+        settings_dict.update(saved)
