@@ -22,8 +22,8 @@ timeout = 60
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then, so that a slow leak never grows for days.
-max_requests = 2000
-max_requests_jitter = 200
+max_requests = 20000
+max_requests_jitter = 2000
 # The heartbeat file in memory, not on a disk that may stall under load.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Request line and headers: gunicorn's defaults; the body size is Django's and the proxy's business.

@@ -8,10 +8,11 @@ unverified number cannot reach the public by any path.
 
 import dataclasses
 import datetime
+import time
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Q, Value
-from django.db.models.functions import Coalesce, Substr
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Substr
 from django.http import Http404
 
 from . import codes
@@ -168,31 +169,50 @@ def contests_public():
     return [(contest, _totals(totals.get((contest.pk, contest.area_code)))) for contest in contests]
 
 
-def page_version(*, election_slug, contest_slug, code=None):
-    """The data version of one (contest, region) page, in one query; None if there is no such contest.
+# A contest's id and area by its slugs, kept in each process: every request asks, and contests
+# are set up once. Saving or deleting a contest empties it (results/apps.py); other processes
+# notice within a minute.
+_CONTEST_AREA_SECONDS = 60
+_contest_areas = {}
 
-    `code` None is the contest's whole area. Before a contest's first publish
-    its results are not built yet: version 0.
+
+def contest_area(*, election_slug, contest_slug):
+    """(contest id, area code) of a contest, or None; cached in the process for a minute."""
+    key = (election_slug, contest_slug)
+    now = time.monotonic()
+    found = _contest_areas.get(key)
+    if found is None or found[0] < now:
+        row = (
+            Contest.objects.filter(election__slug=election_slug, slug=contest_slug)
+            .values_list("pk", "region__code")
+            .first()
+        )
+        if row is None:
+            return None  # never kept: a contest made a moment later is found at once
+        found = _contest_areas[key] = (now + _CONTEST_AREA_SECONDS, (row[0], row[1] or WHOLE_COUNTRY))
+    return found[1]
+
+
+def contest_areas_forget(**_signal):
+    _contest_areas.clear()
+
+
+def page_version(*, election_slug, contest_slug, code=None):
+    """The data version of one (contest, region) page; None if there is no such contest.
+
+    `code` None is the contest's whole area. One indexed one-table query per
+    request: the page cache is only worth it if finding the key costs far
+    less than a render. Before a contest's first publish its results are
+    not built yet: version 0.
     """
-    area = Coalesce(F("contest__region__code"), Value(WHOLE_COUNTRY))
-    row = (
-        RegionResult.objects.filter(contest__election__slug=election_slug, contest__slug=contest_slug)
-        .annotate(area=area)
-        .filter(region_code=F("area") if code is None else code)
-        .values_list("contest_id", "area", "region_code", "version", "changed_at")
-        .first()
-    )
-    if row:
-        return PageVersion(*row)
-    row = (
-        Contest.objects.filter(election__slug=election_slug, slug=contest_slug)
-        .values_list("pk", "region__code")
-        .first()
-    )
-    if row is None:
+    found = contest_area(election_slug=election_slug, contest_slug=contest_slug)
+    if found is None:
         return None
-    area_code = row[1] or WHOLE_COUNTRY
-    return PageVersion(row[0], area_code, area_code if code is None else code, 0, None)
+    contest_id, area_code = found
+    code = area_code if code is None else code
+    rows = RegionResult.objects.filter(contest_id=contest_id, region_code=code).values_list("version", "changed_at")
+    version, changed_at = next(iter(rows), (0, None))
+    return PageVersion(contest_id, area_code, code, version, changed_at)
 
 
 def _totals(row):
@@ -323,9 +343,9 @@ def _station_versions(tallies):
         yield code, f"{revision}-{state}-{ready}-{moved.timestamp() if moved else 0:.0f}"
 
 
-def station_version(contest, station_code):
+def station_version(contest_id, station_code):
     """A TPS page's version, in one query; "none" for a TPS with no form in the contest."""
-    found = _station_versions(Tally.objects.filter(contest=contest, station__code=station_code))
+    found = _station_versions(Tally.objects.filter(contest_id=contest_id, station__code=station_code))
     return next((version for _code, version in found), "none")
 
 

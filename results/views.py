@@ -77,14 +77,22 @@ def region_response(request, *, election, contest, code, kind):
 
 def station_response(request, *, election, contest, code, kind):
     """A TPS as a page, JSON or CSV: cached under its current reading, its state and its scans."""
-    found = selectors.contest_get(election_slug=election, contest_slug=contest)
-    version = selectors.station_version(found, code)
+    found = selectors.contest_area(election_slug=election, contest_slug=contest)
+    if found is None:
+        raise Http404("no such contest")
+    contest_id, _area_code = found
+
+    def render_body():
+        return pages.station_body(selectors.contest_get(election_slug=election, contest_slug=contest), code, kind=kind)
+
     return pages.page_respond(
         request,
         response_class=HttpResponse,
-        key=pages.page_key(f"tps-{kind}", found.pk, code, version, translation.get_language()),
+        key=pages.page_key(
+            f"tps-{kind}", contest_id, code, selectors.station_version(contest_id, code), translation.get_language()
+        ),
         last_modified=None,
-        render=lambda: pages.station_body(found, code, kind=kind),
+        render=render_body,
         content_type=CONTENT_TYPES[kind],
     )
 

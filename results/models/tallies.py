@@ -79,8 +79,12 @@ class Tally(models.Model):
         Two scans of one form whose numbers disagree are a sign of a second,
         different paper: shown, never settled automatically. None when all agree.
         """
+        read_from = self.revisions.exclude(scan_digests=[])
+        # Most forms are read from one scan: one light query says so, before any numbers are loaded.
+        if len({frozenset(scans) for scans in read_from.values_list("scan_digests", flat=True)}) < 2:
+            return None
         readings = {}
-        for revision in self.revisions.exclude(scan_digests=[]).with_numbers():
+        for revision in read_from.with_numbers():
             document = digests.numbers_document(revision.numbers())
             readings.setdefault(frozenset(revision.scan_digests), []).append(document)
         scan_sets = list(readings)
