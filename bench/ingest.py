@@ -8,18 +8,22 @@ as phones write them.
 
 On the same files, in the same run, it measures:
 
-- baseline: bare Pillow per file (open, load, LANCZOS resize to 1600 px on
-  the long side, JPEG quality 82 to memory), the floor for one web rendition;
+- baseline: bare Pillow per file (open, load, the whole image as a JPEG
+  quality 85 to memory, LANCZOS resize to 1600 px on the long side, JPEG
+  quality 82 to memory), the floor for a full-size and a web rendition;
+- baseline_web: the same without the full-size JPEG, the floor for one web
+  rendition (the baseline before render_scan made a full-size rendition);
 - render_scan: `uploads.imaging.render_scan(data, max_pixels=36_000_000)`
-  (checks, EXIF orientation, no metadata, web JPEG and thumbnail);
+  (checks, EXIF orientation, no metadata, web JPEG, thumbnail and full-size
+  JPEG);
 - ingest: `uploads.services.scan_ingest` per stored scan (storage read,
   sha256, render_scan, renditions written, status updated) on the embedded
   defaults (SQLite and local files in a temporary directory under bench/out/,
   eager Celery). The scans are stored beforehand with `scan_store` (eager
   Celery ingests each once there, untimed), then set back to received before
   every timed round;
-- peak RSS of a child process running the baseline loop and of one running
-  the render_scan loop, each reading one file at a time as a worker does:
+- peak RSS of a child process running each loop (baseline, baseline_web,
+  render_scan), each reading one file at a time as a worker does:
   that child's `ru_maxrss` (KiB on Linux) from os.wait4(), which is what
   getrusage(RUSAGE_CHILDREN) reports for a single child;
 - peak RSS on hostile files, made once into bench/out/hostile/ (large RGBA,
@@ -75,6 +79,7 @@ SCAN_QUALITY = 90
 MAX_PIXELS = 36_000_000  # settings.SCAN_MAX_PIXELS by default
 WEB_LONG_SIDE = 1600
 BASELINE_QUALITY = 82
+BASELINE_FULL_QUALITY = 85
 AIM = 0.8
 AIM_PEAK_MIB = 300
 HOSTILE = OUT / "hostile"
@@ -202,9 +207,16 @@ def scans_generate(count, rounds):
 
 
 def baseline(data):
+    """Bare Pillow: decode everything, the whole image as JPEG q85, LANCZOS to 1600 px, JPEG q82, into memory."""
+    return baseline_web(data, full=True)
+
+
+def baseline_web(data, full=False):
     """Bare Pillow: decode everything, LANCZOS to 1600 px, JPEG q82 into memory."""
     with Image.open(BytesIO(data)) as image:
         image.load()
+        if full:
+            image.save(BytesIO(), "JPEG", quality=BASELINE_FULL_QUALITY)
         scale = WEB_LONG_SIDE / max(image.size)
         size = (round(image.width * scale), round(image.height * scale))
         web = image.resize(size, Image.Resampling.LANCZOS)
@@ -219,17 +231,20 @@ def render(data):
     return render_scan(data, max_pixels=MAX_PIXELS)
 
 
-WORK = {"baseline": baseline, "render_scan": render}
+WORK = {"baseline": baseline, "baseline_web": baseline_web, "render_scan": render}
 
 
 def renditions_check(datas):
-    """render_scan's output for an upright and a sideways scan: upright, 1600 px, no EXIF."""
+    """render_scan's output for an upright and a sideways scan: upright, 1600 px and full size, no EXIF."""
     for index in (0, 2):
         renditions = render(datas[index])
         assert (renditions.width, renditions.height) == PAGE_SIZE, renditions
         with Image.open(BytesIO(renditions.web)) as web:
             assert web.height == WEB_LONG_SIDE and web.width < web.height, web.size
             assert not web.getexif() and "exif" not in web.info, "the web rendition carries EXIF"
+        with Image.open(BytesIO(renditions.full)) as full:
+            assert full.size == PAGE_SIZE, full.size
+            assert not full.getexif() and "exif" not in full.info, "the full-size rendition carries EXIF"
 
 
 def interleaved_rounds(items, works, rounds, before_round=None):
@@ -599,9 +614,11 @@ def ingest_reset():
         web_sha256="",
         thumbnail="",
         thumbnail_sha256="",
+        full="",
+        full_sha256="",
         processed_at=None,
     )
-    for kind in ("web", "thumbnail"):
+    for kind in ("web", "thumbnail", "full"):
         shutil.rmtree(Path(default_storage.location) / "scans" / kind, ignore_errors=True)
 
 
@@ -698,8 +715,11 @@ def main():
     times, _kib = child_run("throughput", count, rounds)
     baseline_rate, line = rate_line("baseline Pillow", count, times["baseline"])
     print(line)
+    web_rate, line = rate_line("baseline, web only", count, times["baseline_web"])
+    print(line)
     render_rate, line = rate_line("render_scan", count, times["render_scan"], baseline_rate)
     print(line)
+    print(f"{'':<22} (to the web-only baseline: {render_rate / web_rate:.2f})")
 
     with tempfile.TemporaryDirectory(prefix="ingest-", dir=OUT) as data_dir:
         ingest, _kib = child_run("ingest", count, rounds, env=clean_env(data_dir))
@@ -711,8 +731,11 @@ def main():
 
     peaks = {mode: child_run(f"peak-{mode}", count, 1) for mode in WORK}
     print(
-        f"{'peak RSS':<22} baseline {mib(peaks['baseline'][1])}, render_scan {mib(peaks['render_scan'][1])}"
-        f"   (after imports: {mib(peaks['baseline'][0]['floor_kib'])}, {mib(peaks['render_scan'][0]['floor_kib'])})"
+        f"{'peak RSS':<22} "
+        + ", ".join(f"{mode} {mib(peaks[mode][1])}" for mode in WORK)
+        + "   (after imports: "
+        + ", ".join(mib(peaks[mode][0]["floor_kib"]) for mode in WORK)
+        + ")"
     )
     highest_kib, highest_name = hostile_report()
     ratio = render_rate / baseline_rate

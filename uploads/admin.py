@@ -57,6 +57,7 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
         "status",
         "reason",
         "preview_large",
+        "full_size",
         "original",
         "original_name",
         "size_bytes",
@@ -66,6 +67,7 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
         "height",
         "web_sha256",
         "thumbnail_sha256",
+        "full_sha256",
         "uploaded_by",
         "uploaded_at",
         "processed_at",
@@ -92,6 +94,13 @@ class ScanAdmin(AppendOnlyAdmin, RegionScopedAdmin):
         if not scan.web:
             return "-"
         return format_html('<a href="{}"><img class="scan-web" src="{}" alt=""></a>', scan.web.url, scan.web.url)
+
+    @admin.display(description=_("full-size rendition"))
+    def full_size(self, scan):
+        """Public and free of metadata, unlike the original below; blank on scans ingested before it existed."""
+        if not scan.full:
+            return "-"
+        return format_html('<a href="{}">{}</a>', scan.full.url, _("Open the full-size image"))
 
     @admin.display(description=_("original file"))
     def original(self, scan):

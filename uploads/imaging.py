@@ -7,6 +7,8 @@ worker on hostile input.
 """
 
 import hashlib
+import math
+import struct
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -20,6 +22,9 @@ WEB_LONG_SIDE = 1600
 THUMBNAIL_LONG_SIDE = 320
 WEB_QUALITY = 82
 THUMBNAIL_QUALITY = 75
+FULL_QUALITY = 85
+# libjpeg writes no side longer than this; a (silly) longer one is reduced to fit.
+JPEG_MAX_SIDE = 65500
 
 # What people upload instead of a scan, recognised by its first bytes so the
 # reason says what the file is rather than "unreadable".
@@ -52,6 +57,7 @@ class Renditions:
     height: int
     web: bytes
     thumbnail: bytes
+    full: bytes
 
 
 def sha256_hex(data):
@@ -78,7 +84,7 @@ def _rejection(error, otherwise):
     return ScanRejected(otherwise)
 
 
-def _jpeg(image, quality):
+def _jpeg(image, quality, progressive=True):
     """The image as a JPEG with nothing in it but pixels (and the JFIF header).
 
     Empties image.info first: Pillow's JPEG writer falls back to the
@@ -89,7 +95,7 @@ def _jpeg(image, quality):
     """
     image.info = {}
     out = BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=False, progressive=True)
+    image.save(out, "JPEG", quality=quality, optimize=False, progressive=progressive)
     return out.getvalue()
 
 
@@ -182,6 +188,165 @@ def _web(image):
     return web, swapped != (web.size != shape)
 
 
+# Where the upright image's point (u, v) lies in the image as decoded (width w,
+# height h), for the transpose that turns it upright: band by band, each band
+# is cut from there and turned on its own.
+_SOURCE_POINT = {
+    None: lambda u, v, w, h: (u, v),
+    Image.Transpose.FLIP_LEFT_RIGHT: lambda u, v, w, h: (w - u, v),
+    Image.Transpose.FLIP_TOP_BOTTOM: lambda u, v, w, h: (u, h - v),
+    Image.Transpose.ROTATE_180: lambda u, v, w, h: (w - u, h - v),
+    Image.Transpose.ROTATE_90: lambda u, v, w, h: (w - v, u),
+    Image.Transpose.ROTATE_270: lambda u, v, w, h: (v, h - u),
+    Image.Transpose.TRANSPOSE: lambda u, v, w, h: (v, u),
+    Image.Transpose.TRANSVERSE: lambda u, v, w, h: (w - v, h - u),
+}
+_SIDEWAYS = {
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+}
+_SOF0, _SOS, _EOI, _RST0 = 0xC0, 0xDA, b"\xff\xd9", 0xD0
+_MAX_RESTART_INTERVAL = 0xFFFF
+
+
+def _upright_transpose(info):
+    """The transpose ImageOps.exif_transpose() makes of an image carrying `info`, None for none.
+
+    Asked of exif_transpose() itself, on a probe of six distinct pixels, so
+    that the full-size rendition turns exactly as the web one (EXIF or XMP,
+    whatever this Pillow reads).
+    """
+    probe = Image.new("L", (2, 3))
+    probe.putdata(range(6))
+    probe.info = dict(info)
+    upright = ImageOps.exif_transpose(probe)
+    for method in _SOURCE_POINT:
+        turned = probe if method is None else probe.transpose(method)
+        if (turned.size, turned.tobytes()) == (upright.size, upright.tobytes()):
+            return method
+    raise ValueError("exif_transpose() made something other than a transpose")
+
+
+def _flattened(band, mode, scale):
+    """A band in the mode of the renditions: as _web() converts, deep greyscale scaled to 8 bits."""
+    if band.mode != mode:
+        band = band.convert(mode)
+    if scale is not None:
+        band = band.point(lambda value: value * scale).convert("L")
+    return band
+
+
+def _segments(data):
+    """(marker, start, end) of each segment of a JPEG before its entropy-coded data, SOS last."""
+    position = 2  # after SOI
+    while True:
+        marker = data[position + 1]
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        yield marker, position, position + 2 + length
+        if marker == _SOS:
+            return
+        position += 2 + length
+
+
+def _band_rows(width):
+    """Rows of the upright image encoded at a time: a whole number of MCUs of any sampling (16 rows),
+    few enough that one band stays within a restart interval (at most 65535 MCUs, 8 x 8 at the smallest)."""
+    blocks_per_row = -(-width // 8)
+    return 16 * max(1, min(_BAND_ROWS // 16, _MAX_RESTART_INTERVAL // (2 * blocks_per_row)))
+
+
+def _restart_interval(header, width, rows):
+    """MCUs in a band of `rows` rows, read from the sampling factors in the SOF0 segment of `header`."""
+    start = next(start for marker, start, _end in _segments(header) if marker == _SOF0)
+    components = header[start + 9]
+    factors = header[start + 11 : start + 11 + 3 * components : 3]
+    # One component is coded alone, 8 x 8 blocks whatever its factors; several, interleaved.
+    mcu_width = 8 * (max(factor >> 4 for factor in factors) if components > 1 else 1)
+    mcu_height = 8 * (max(factor & 15 for factor in factors) if components > 1 else 1)
+    return -(-width // mcu_width) * (rows // mcu_height)
+
+
+def _full_jpeg(image, mode, scale, method):
+    """The upright image as one baseline JPEG, encoded a band of rows at a time.
+
+    Whole, the upright 8-bit image would be a second full-size copy beside
+    the decoded one (RGBA to RGB, or any turned image): twice a plain
+    decode's memory. Instead each band is cut from the decoded image,
+    converted, turned and encoded alone, and the bands are joined into one
+    JPEG: a band ends where a restart interval of the whole would (libjpeg
+    resets the DC predictions at both, pads both with 1 bits, and its
+    tables depend only on quality and sampling), so the entropy-coded data
+    of the bands, RSTn markers between them, decodes to the very pixels of
+    the image encoded at once. Nothing passes from the source but pixels:
+    every band goes through _jpeg().
+    """
+    up_width, up_height = image.size[::-1] if method in _SIDEWAYS else image.size
+    rows = _band_rows(up_width)
+    to_source = _SOURCE_POINT[method]
+    # Written as the bands come: a list of them joined at the end would hold the JPEG twice.
+    out, header = BytesIO(), None
+    for index, top in enumerate(range(0, up_height, rows)):
+        bottom = min(top + rows, up_height)
+        corners = [to_source(u, v, *image.size) for u, v in ((0, top), (up_width, bottom))]
+        xs, ys = sorted(x for x, _y in corners), sorted(y for _x, y in corners)
+        band = _flattened(image.crop((xs[0], ys[0], xs[1], ys[1])), mode, scale)
+        if method is not None:
+            band = band.transpose(method)
+        encoded = _jpeg(band, FULL_QUALITY, progressive=False)
+        band.close()
+        if bottom == up_height and top == 0:
+            return encoded  # one band: the JPEG as it is
+        sos_start, sos_end = next((start, end) for marker, start, end in _segments(encoded) if marker == _SOS)
+        if not encoded.endswith(_EOI):
+            raise ValueError("libjpeg wrote something after the entropy-coded data")
+        if header is None:
+            header = _without_height(encoded[:sos_end])
+            head = bytearray(encoded[:sos_start])
+            sof_start = next(start for marker, start, _end in _segments(encoded) if marker == _SOF0)
+            head[sof_start + 5 : sof_start + 7] = struct.pack(">H", up_height)
+            out.write(head)
+            out.write(b"\xff\xdd" + struct.pack(">HH", 4, _restart_interval(encoded, up_width, rows)))  # DRI
+            out.write(encoded[sos_start:sos_end])
+        elif _without_height(encoded[:sos_end]) != header:
+            raise ValueError("the bands of the full-size rendition were encoded with different tables")
+        else:
+            out.write(bytes((0xFF, _RST0 + (index - 1) % 8)))
+        out.write(memoryview(encoded)[sos_end:-2])
+    out.write(_EOI)
+    return out.getvalue()
+
+
+def _without_height(header):
+    """The header of a band with the height in its SOF0 segment zeroed, to compare it with another band's."""
+    start = next(start for marker, start, _end in _segments(header) if marker == _SOF0)
+    return header[: start + 5] + b"\0\0" + header[start + 7 :]
+
+
+def _full(data):
+    """The upright, metadata-free full-size rendition, from a fresh decode at full scale.
+
+    Memory: the decoded image (what _decode_cost() accounts for) and, beside
+    it, a band of it at a time. A side longer than JPEG allows (a strip of a
+    few hundred rows at most, within max_pixels) is first reduced to fit.
+    """
+    with Image.open(BytesIO(data), formats=ALLOWED_FORMATS) as image:
+        image.load()
+        method = _upright_transpose(image.info)
+        mode = _flat_mode(image.mode)
+        scale = _deep_scale(image) if mode in ("I", "F") else None
+        work = image
+        factor = math.ceil(max(image.size) / JPEG_MAX_SIDE)
+        if factor > 1:
+            work = _reduced(image, mode, factor)
+            image.close()
+        try:
+            return _full_jpeg(work, mode, scale, method)
+        finally:
+            work.close()
+
+
 def _decode_cost(image):
     """Bytes a pixel that Pillow holds while decoding this file (Pillow 13, as bench/ingest.py measures it).
 
@@ -218,7 +383,7 @@ def _decode_cost(image):
 
 
 def _render(image, max_pixels):
-    """The checks that need no decoding first, then the renditions."""
+    """The checks that need no decoding first, then the web rendition and the thumbnail."""
     width, height = image.size
     if width * height > max_pixels:
         raise ScanRejected("too_many_pixels", width=width, height=height, limit=max_pixels)
@@ -231,21 +396,31 @@ def _render(image, max_pixels):
     pages = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
     if pages > 1:
         raise ScanRejected("pages", pages=pages)
+    image_format = image.format
     web, swapped = _web(image)
     if swapped:
         width, height = height, width
     thumbnail = web.resize(_fit(web.size, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return Renditions(
-        format=image.format,
-        width=width,
-        height=height,
-        web=_jpeg(web, WEB_QUALITY),
-        thumbnail=_jpeg(thumbnail, THUMBNAIL_QUALITY),
-    )
+    return image_format, width, height, _jpeg(web, WEB_QUALITY), _jpeg(thumbnail, THUMBNAIL_QUALITY)
+
+
+def _untrusted(work, *args):
+    """work(*args), whatever Pillow raises on the untrusted file turned into a rejection."""
+    try:
+        return work(*args)
+    # Celery's soft time limit is an Exception raised wherever the task
+    # happens to be: it is the task's to handle, not a damaged file.
+    except (ScanRejected, SoftTimeLimitExceeded):
+        raise
+    except Exception as error:
+        # Pillow fails on hostile files in every way there is (TypeError
+        # from a TIFF page without a width, struct.error, OSError,
+        # ValueError...): each of them means a damaged file.
+        raise _rejection(error, "damaged") from None
 
 
 def render_scan(data, *, max_pixels):
-    """Check the image and return its upright, metadata-free web and thumbnail JPEGs."""
+    """Check the image and return its upright, metadata-free web, thumbnail and full-size JPEGs."""
     if not data:
         raise ScanRejected("empty")
     try:
@@ -256,14 +431,11 @@ def render_scan(data, *, max_pixels):
         raise _rejection(error, _sniff(data)) from None
 
     with image:
-        try:
-            return _render(image, max_pixels)
-        # Celery's soft time limit is an Exception raised wherever the task
-        # happens to be: it is the task's to handle, not a damaged file.
-        except (ScanRejected, SoftTimeLimitExceeded):
-            raise
-        except Exception as error:
-            # Pillow fails on hostile files in every way there is (TypeError
-            # from a TIFF page without a width, struct.error, OSError,
-            # ValueError...): each of them means a damaged file.
-            raise _rejection(error, "damaged") from None
+        image_format, width, height, web, thumbnail = _untrusted(_render, image, max_pixels)
+    # The full-size rendition from a fresh decode, at full scale this time (a
+    # JPEG was drafted for the web one), once nothing of the first is held:
+    # closing is not enough for a WebP, whose decoder keeps its own canvas
+    # until the image object goes.
+    del image
+    full = _untrusted(_full, data)
+    return Renditions(format=image_format, width=width, height=height, web=web, thumbnail=thumbnail, full=full)

@@ -50,6 +50,9 @@ class Scan(models.Model):
     web_sha256 = models.CharField(_("web rendition SHA-256"), max_length=64, blank=True, editable=False)
     thumbnail = models.FileField(_("thumbnail"), max_length=200, blank=True, editable=False)
     thumbnail_sha256 = models.CharField(_("thumbnail SHA-256"), max_length=64, blank=True, editable=False)
+    # Blank on scans ingested before it existed: the page shows the web rendition instead.
+    full = models.FileField(_("full-size rendition"), max_length=200, blank=True, editable=False)
+    full_sha256 = models.CharField(_("full-size rendition SHA-256"), max_length=64, blank=True, editable=False)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 from .storage import private_storage
 
 # Only content-addressed renditions live in the public store, under these names.
-RENDITION_PATH = re.compile(r"^scans/(web|thumbnail)/[0-9a-f]{2}/[0-9a-f]{64}\.jpg$")
+RENDITION_PATH = re.compile(r"^scans/(web|thumbnail|full)/[0-9a-f]{2}/[0-9a-f]{64}\.jpg$")
 # Formats a browser may show inline; anything else is a download (a rejected
 # "scan" may be HTML that must never render on our origin).
 INLINE_TYPES = {

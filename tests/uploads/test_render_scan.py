@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from PIL import Image
+from PIL import Image, ImageOps
 
 from tests.uploads import images
-from uploads.imaging import THUMBNAIL_LONG_SIDE, WEB_LONG_SIDE, ScanRejected, render_scan
+from uploads.imaging import FULL_QUALITY, JPEG_MAX_SIDE, THUMBNAIL_LONG_SIDE, WEB_LONG_SIDE, ScanRejected, render_scan
 from uploads.reasons import MESSAGES
 
 LIMIT = 80_000_000
@@ -65,6 +65,13 @@ def test_an_a4_scan_gets_a_web_rendition_and_a_thumbnail():
     assert abs(web.size[0] / web.size[1] - 2480 / 3508) < 0.01
 
 
+def test_the_full_size_rendition_keeps_every_pixel_of_the_scan():
+    result = render_scan(images.jpeg(2480, 3508), max_pixels=LIMIT)
+    full = Image.open(BytesIO(result.full))
+    assert (full.format, full.size, full.mode) == ("JPEG", (2480, 3508), "RGB")
+    assert not full.info.get("progressive")  # baseline: libjpeg encodes it a few rows at a time
+
+
 def test_a_small_image_is_not_enlarged():
     result = render_scan(images.jpeg(400, 566), max_pixels=LIMIT)
     assert Image.open(BytesIO(result.web)).size == (400, 566)
@@ -96,13 +103,18 @@ def test_an_exif_rotated_photo_comes_out_upright():
     top, bottom = web.getpixel((50, 20)), web.getpixel((50, 180))
     assert top[0] > 200 and top[2] < 60
     assert bottom[2] > 200 and bottom[0] < 60
+    full = Image.open(BytesIO(result.full)).convert("RGB")
+    assert full.size == (100, 200)
+    top, bottom = full.getpixel((50, 20)), full.getpixel((50, 180))
+    assert top[0] > 200 and top[2] < 60
+    assert bottom[2] > 200 and bottom[0] < 60
 
 
 def test_gps_and_all_other_metadata_are_gone_from_the_renditions():
     raw = images.photo_with_gps_rotated()
     assert Image.open(BytesIO(raw)).getexif().get_ifd(0x8825)  # the upload does carry a position
     result = render_scan(raw, max_pixels=LIMIT)
-    for rendition in (result.web, result.thumbnail):
+    for rendition in (result.web, result.thumbnail, result.full):
         image = Image.open(BytesIO(rendition))
         assert not image.getexif()
         assert "exif" not in image.info and "xmp" not in image.info
@@ -219,7 +231,7 @@ def test_running_out_of_memory_while_decoding_is_a_rejection(monkeypatch):
 )
 def test_renditions_carry_no_comment_and_no_metadata_segment(source):
     result = render_scan(images.with_metadata(**source), max_pixels=LIMIT)
-    for rendition in (result.web, result.thumbnail):
+    for rendition in (result.web, result.thumbnail, result.full):
         markers = jpeg_markers(rendition)
         assert markers[-1] == 0xD9, "the walk did not reach the end of the JPEG"
         assert 0xFE not in markers, "a COM (comment) segment"
@@ -230,15 +242,17 @@ def test_renditions_carry_no_comment_and_no_metadata_segment(source):
 @pytest.mark.parametrize("size", [(2480, 3508), (300, 420)], ids=["a4-300dpi", "small"])
 def test_a_16_bit_mid_grey_scan_comes_out_mid_grey(size):
     result = render_scan(images.grey16(size, 32768), max_pixels=LIMIT)
-    for rendition in (result.web, result.thumbnail):
+    for rendition in (result.web, result.thumbnail, result.full):
         assert abs(grey_level(rendition, (10, 10)) - 128) <= 2
+    assert Image.open(BytesIO(result.full)).size == size
 
 
 def test_a_16_bit_gradient_keeps_its_dark_middle_and_light_ends():
     result = render_scan(images.grey16((2480, 3508)), max_pixels=LIMIT)
-    web = Image.open(BytesIO(result.web)).convert("L")
-    top, middle, bottom = (web.getpixel((web.width // 2, y)) for y in (5, web.height // 2, web.height - 5))
-    assert top < 10 and abs(middle - 128) <= 4 and bottom > 245
+    for rendition in (result.web, result.full):
+        image = Image.open(BytesIO(rendition)).convert("L")
+        top, middle, bottom = (image.getpixel((image.width // 2, y)) for y in (5, image.height // 2, image.height - 5))
+        assert top < 10 and abs(middle - 128) <= 4 and bottom > 245
 
 
 @pytest.mark.parametrize(
@@ -255,6 +269,7 @@ def test_deep_greyscale_tiffs_are_scaled_to_8_bits(data, level):
     result = render_scan(data, max_pixels=LIMIT)
     assert abs(grey_level(result.web, (10, 10)) - level) <= 2
     assert abs(grey_level(result.thumbnail, (10, 10)) - level) <= 2
+    assert abs(grey_level(result.full, (10, 10)) - level) <= 2
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -269,6 +284,11 @@ def test_the_reported_size_is_the_upright_images(fmt, orientation):
     top_left, bottom_right = web.getpixel((100, 100)), web.getpixel((1500, 860))
     assert top_left[0] > 200 and top_left[2] < 60
     assert bottom_right[2] > 200 and bottom_right[0] < 60
+    full = Image.open(BytesIO(result.full)).convert("RGB")
+    assert full.size == (2000, 1200)
+    top_left, bottom_right = full.getpixel((100, 100)), full.getpixel((1900, 1100))
+    assert top_left[0] > 200 and top_left[2] < 60
+    assert bottom_right[2] > 200 and bottom_right[0] < 60
 
 
 @pytest.mark.parametrize("orientation", [3, 6])
@@ -277,6 +297,7 @@ def test_an_image_reduced_before_resizing_is_turned_upright_too(fmt, orientation
     """At twice the web size and more, PNG, WebP and TIFF go through Image.reduce() first."""
     result = render_scan(images.stored_with_orientation(fmt, orientation, size=(4000, 2400)), max_pixels=LIMIT)
     assert (result.width, result.height) == (4000, 2400)
+    assert Image.open(BytesIO(result.full)).size == (4000, 2400)
     web = Image.open(BytesIO(result.web)).convert("RGB")
     assert web.size == (WEB_LONG_SIDE, 960)
     top_left, bottom_right = web.getpixel((100, 100)), web.getpixel((1500, 860))
@@ -368,3 +389,62 @@ def test_a_phone_mpo_photo_is_one_page_rendered_from_its_first_frame():
     assert (renditions.format, renditions.width, renditions.height) == ("MPO", 300, 420)
     red, green, blue = Image.open(BytesIO(renditions.web)).convert("RGB").getpixel((150, 210))
     assert red > 180 and green < 60 and blue < 60
+    full = Image.open(BytesIO(renditions.full))
+    assert full.size == (300, 420)
+    red, green, blue = full.convert("RGB").getpixel((150, 210))
+    assert red > 180 and green < 60 and blue < 60
+
+
+def noisy(size, mode):
+    """Seeded noise in `mode`: every band of the full-size rendition differs from the others."""
+    grey = Image.frombytes("L", size, random.Random(f"noise-{size}").randbytes(size[0] * size[1]))
+    if mode == "RGB":
+        return Image.merge(
+            "RGB", (grey, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT), grey.point(lambda v: 255 - v))
+        )
+    return grey.convert(mode)
+
+
+@pytest.mark.parametrize(
+    "fmt, mode, orientation",
+    [
+        ("JPEG", "RGB", 1),
+        ("JPEG", "RGB", 6),
+        ("JPEG", "L", 8),
+        ("JPEG", "RGB", 7),
+        ("PNG", "RGBA", 3),
+        ("PNG", "P", 5),
+        ("PNG", "LA", 2),
+        ("TIFF", "CMYK", 4),
+        ("TIFF", "1", 1),
+        ("WEBP", "RGB", 6),
+    ],
+)
+def test_the_full_size_rendition_is_the_upright_image_as_one_jpeg_would_hold_it(fmt, mode, orientation):
+    """Encoded a band at a time, it decodes to the very pixels of the upright image encoded at once."""
+    upright = noisy((1100, 1300), mode)  # several bands, and sides no whole number of MCUs
+    stored = upright if images.STORED_BY[orientation] is None else upright.transpose(images.STORED_BY[orientation])
+    exif = Image.Exif()
+    exif[images.ORIENTATION] = orientation
+    out = BytesIO()
+    stored.save(out, fmt, exif=exif, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    result = render_scan(out.getvalue(), max_pixels=LIMIT)
+
+    with Image.open(BytesIO(out.getvalue())) as source:
+        source.load()
+        flat = ImageOps.exif_transpose(source).convert("L" if mode in ("L", "LA", "1") else "RGB")
+    at_once = BytesIO()
+    flat.save(at_once, "JPEG", quality=FULL_QUALITY)
+    full = Image.open(BytesIO(result.full))
+    assert (full.size, full.mode) == ((1100, 1300), flat.mode)
+    assert full.tobytes() == Image.open(at_once).tobytes()
+    markers = jpeg_markers(result.full)
+    assert 0xDD in markers and markers[-1] == 0xD9  # one JPEG, a restart interval a band
+
+
+def test_a_side_longer_than_jpeg_allows_is_reduced_to_fit_in_the_full_size_rendition():
+    result = render_scan(images.encoded("PNG", size=(JPEG_MAX_SIDE + 100, 20), mode="L"), max_pixels=LIMIT)
+    assert (result.width, result.height) == (JPEG_MAX_SIDE + 100, 20)
+    full = Image.open(BytesIO(result.full))
+    assert full.size == ((JPEG_MAX_SIDE + 100 + 1) // 2, 10)
+    assert full.getextrema() == (200, 200)

@@ -94,7 +94,7 @@ def test_raw_file_and_renditions_land_in_the_bucket(
         scan, created = scan_store(raw=stored(data), original_name="c1.jpg", tally=tally, page=1, uploaded_by=officer)
     scan.refresh_from_db()
     assert scan.status == Scan.Status.READY
-    assert keys(bucket, BUCKET) == {scan.web.name, scan.thumbnail.name}
+    assert keys(bucket, BUCKET) == {scan.web.name, scan.thumbnail.name, scan.full.name}
     assert keys(bucket, PRIVATE_BUCKET) == {scan.raw.name}
     assert bucket.get_object(Bucket=PRIVATE_BUCKET, Key=scan.raw.name)["Body"].read() == data
     assert scan.thumbnail.url.startswith(f"{bucket.meta.endpoint_url}/{BUCKET}/scans/thumbnail/")

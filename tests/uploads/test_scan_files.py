@@ -1,9 +1,11 @@
 """Originals stay private and reach staff only through an authorised view; renditions are public."""
 
 import logging
+from io import BytesIO
 
 import pytest
 from django.urls import reverse
+from PIL import Image
 
 from tests.uploads import images
 from uploads.models import Scan
@@ -82,12 +84,24 @@ def test_behind_nginx_the_original_is_handed_over_with_x_accel_redirect(scans, c
 def test_renditions_are_served_to_anyone_without_debug(scans, client, settings):
     settings.DEBUG = False
     scan = scans["61.71.06.1001.001-1.jpg"]
-    for url in (scan.web.url, scan.thumbnail.url):
+    for url in (scan.web.url, scan.thumbnail.url, scan.full.url):
         response = client.get(url)
         assert response.status_code == 200
         assert response["Content-Type"] == "image/jpeg"
         assert response["Cache-Control"] == "public, max-age=31536000, immutable"
         assert b"GPS" not in b"".join(response.streaming_content)
+
+
+def test_the_full_size_rendition_is_served_upright_and_without_the_position(scans, client, settings):
+    settings.DEBUG = False
+    scan = scans["61.71.06.1001.001-1.jpg"]
+    assert scan.full.name.startswith("scans/full/")
+    response = client.get(scan.full.url)
+    assert response.status_code == 200
+    data = b"".join(response.streaming_content)
+    full = Image.open(BytesIO(data))
+    assert full.size == (100, 200)  # stored sideways at 200 x 100, with EXIF orientation 6
+    assert not full.getexif() and b"Exif" not in data and b"Officer phone" not in data
 
 
 def test_the_scan_page_links_the_original_and_shows_the_rendition_once(scans, client, officer):
@@ -97,3 +111,4 @@ def test_the_scan_page_links_the_original_and_shows_the_rendition_once(scans, cl
     assert original_url(scan) in html
     assert html.count("<label>Web rendition:</label>") == 1
     assert scan.web.url in html
+    assert scan.full.url in html

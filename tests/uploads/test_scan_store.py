@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from results.models import Tally
 from tests.uploads import images
 from tests.uploads.conftest import stored
+from uploads.imaging import sha256_hex
 from uploads.models import Scan
 from uploads.services import UploadRefused, scan_store
 from uploads.storage import private_storage
@@ -30,6 +31,9 @@ def test_raw_bytes_are_stored_by_sha256_and_the_scan_becomes_ready(tally, office
     assert scan.status == Scan.Status.READY
     assert (scan.width, scan.height, scan.image_format) == (100, 200, "JPEG")
     assert default_storage.exists(scan.web.name) and default_storage.exists(scan.thumbnail.name)
+    assert scan.full.name == f"scans/full/{scan.full_sha256[:2]}/{scan.full_sha256}.jpg"
+    with default_storage.open(scan.full.name) as full:
+        assert sha256_hex(full.read()) == scan.full_sha256
     assert scan.attempts == 1
 
 
@@ -65,10 +69,10 @@ def test_ingesting_twice_changes_nothing(tally, officer, django_capture_on_commi
             raw=stored(images.jpeg()), original_name="a.jpg", tally=tally, page=1, uploaded_by=officer
         )
     scan.refresh_from_db()
-    before = (scan.status, scan.web.name, scan.thumbnail.name, scan.processed_at, scan.attempts)
+    before = (scan.status, scan.web.name, scan.thumbnail.name, scan.full.name, scan.processed_at, scan.attempts)
     scan_ingest(scan_id=scan.pk)
     scan.refresh_from_db()
-    assert (scan.status, scan.web.name, scan.thumbnail.name, scan.processed_at, scan.attempts) == before
+    assert (scan.status, scan.web.name, scan.thumbnail.name, scan.full.name, scan.processed_at, scan.attempts) == before
 
 
 def test_a_bad_file_is_kept_raw_and_rejected_with_a_reason(tally, officer, django_capture_on_commit_callbacks):
@@ -78,7 +82,7 @@ def test_a_bad_file_is_kept_raw_and_rejected_with_a_reason(tally, officer, djang
     scan.refresh_from_db()
     assert scan.status == Scan.Status.REJECTED
     assert str(scan.rejection_reason) == "This is a text, HTML or SVG file, not a scanned image."
-    assert not scan.web and not scan.thumbnail
+    assert not scan.web and not scan.thumbnail and not scan.full
     with private_storage.open(scan.raw.name) as raw:
         assert raw.read() == data
 

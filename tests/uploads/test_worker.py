@@ -204,6 +204,8 @@ def test_an_upload_in_the_admin_becomes_ready_on_a_real_worker(kalbar, contest, 
     with default_storage.open(scan.web.name) as web:
         assert Image.open(web).size == (100, 200)
     assert default_storage.exists(scan.thumbnail.name)
+    with default_storage.open(scan.full.name) as full:
+        assert Image.open(full).size == (100, 200)
 
 
 def rejection(data):

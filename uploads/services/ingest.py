@@ -65,6 +65,7 @@ def scan_ingest(*, scan_id):
         return
     web, web_sha256 = rendition_put("web", renditions.web)
     thumbnail, thumbnail_sha256 = rendition_put("thumbnail", renditions.thumbnail)
+    full, full_sha256 = rendition_put("full", renditions.full)
     _set_status(
         scan_id,
         Scan.Status.READY,
@@ -75,6 +76,8 @@ def scan_ingest(*, scan_id):
         web_sha256=web_sha256,
         thumbnail=thumbnail,
         thumbnail_sha256=thumbnail_sha256,
+        full=full,
+        full_sha256=full_sha256,
         rejection_code="",
         rejection_params={},
         processed_at=timezone.now(),
