@@ -233,7 +233,14 @@ def station_document(page):
         "flags": [{"rule": failure.rule, "message": str(failure.message)} for failure in page.failures],
         "revisions": [_revision(page, revision, changes) for revision, changes in page.revisions],
         "scans": [
-            {"page": scan.page, "sha256": scan.sha256, "web": scan.web.url, "web_sha256": scan.web_sha256}
+            {
+                "page": scan.page,
+                "sha256": scan.sha256,
+                "web": scan.web.url,
+                "web_sha256": scan.web_sha256,
+                "full": (scan.full or scan.web).url,
+                "full_sha256": scan.full_sha256 or scan.web_sha256,
+            }
             for scan in page.scans
         ],
         "page": page_url(page.contest, page.station.code),

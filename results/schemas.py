@@ -99,8 +99,10 @@ class Revision(Schema):
 class Scan(Schema):
     page: int
     sha256: str = Field(description="SHA-256 of the uploaded file.")
-    web: str = Field(description="Metadata-free web rendition.")
+    web: str = Field(description="Metadata-free web rendition (1600 px).")
     web_sha256: str
+    full: str = Field(description="Metadata-free full-size rendition; the web one for scans made before it existed.")
+    full_sha256: str
 
 
 class StationResults(Schema):

@@ -193,8 +193,16 @@ def _media_files(target, previous_dir, known):
 
     files = {}
     prefix = settings.MEDIA_URL.strip("/")
-    ready = Scan.objects.filter(status=Scan.Status.READY).exclude(web="").values_list("web", "web_sha256")
-    for stored, sha256 in ready.iterator(chunk_size=5000):
+    ready = Scan.objects.filter(status=Scan.Status.READY).exclude(web="")
+    renditions = (
+        (stored, sha256)
+        for web, web_sha256, full, full_sha256 in ready.values_list(
+            "web", "web_sha256", "full", "full_sha256"
+        ).iterator(chunk_size=5000)
+        for stored, sha256 in ((web, web_sha256), (full, full_sha256))
+        if stored
+    )
+    for stored, sha256 in renditions:
         name = f"{prefix}/{stored}"
         if name in known and previous_dir is not None:
             _link_or_copy(previous_dir / name, target / name)
