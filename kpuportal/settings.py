@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "results",
     "uploads",
     "snapshot",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +262,10 @@ SNAPSHOT_ROOT = Path(env_str("KPU_SNAPSHOT_ROOT", str(DATA_DIR / "snapshot")))
 SNAPSHOT_MAX_AGE_SECONDS = env_int("KPU_SNAPSHOT_MAX_AGE_SECONDS", 300)
 # The Ed25519 key that signs each snapshot's manifest; made once outside production.
 SNAPSHOT_KEY_FILE = Path(env_str("KPU_SNAPSHOT_KEY_FILE", str(DATA_DIR / "snapshot_ed25519.pem")))
+# Backups (backups/services.py): one directory per backup, named by its UTC time;
+# the periodic task keeps the newest KPU_BACKUP_KEEP.
+BACKUP_DIR = Path(env_str("KPU_BACKUP_DIR", str(DATA_DIR / "backups")))
+BACKUP_KEEP = env_int("KPU_BACKUP_KEEP", 14)
 
 # Behind nginx, raw files are handed over with X-Accel-Redirect to this
 # internal location (e.g. /_private/, aliased to KPU_PRIVATE_ROOT) instead of
@@ -326,6 +331,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-integrity": {
         "task": "results.tasks.check_integrity",
         "schedule": env_int("KPU_INTEGRITY_EVERY_SECONDS", 3600),
+    },
+    # A backup of the database, then only the newest KPU_BACKUP_KEEP kept.
+    "backup": {
+        "task": "backups.tasks.make_backup",
+        "schedule": env_int("KPU_BACKUP_EVERY_SECONDS", 24 * 3600),
     },
 }
 
