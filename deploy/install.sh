@@ -10,6 +10,8 @@ command -v msgfmt >/dev/null || missing+=(gettext)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+# The never-dark front (deploy/nginx.conf); the tests run it too.
+command -v nginx >/dev/null || missing+=(nginx)
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
     echo "Installing Debian packages: ${missing[*]}"

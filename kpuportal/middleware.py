@@ -2,6 +2,7 @@
 
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.cache import cc_delim_re
 
 
 class PortalLocaleMiddleware(LocaleMiddleware):
@@ -20,3 +21,14 @@ class PortalLocaleMiddleware(LocaleMiddleware):
         language = translation.get_language_from_request(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        if not request.path_info.startswith(self.NEGOTIATED) and response.has_header("Vary"):
+            # The language is the URL's: one cached copy per page, whatever the browser sends.
+            kept = [value for value in cc_delim_re.split(response["Vary"]) if value.lower() != "accept-language"]
+            if kept:
+                response["Vary"] = ", ".join(kept)
+            else:
+                del response["Vary"]
+        return response

@@ -94,7 +94,7 @@ def contests_document():
         }
         for contest, totals in selectors.contests_public()
     ]
-    return _CONTESTS.dump_json(contests).decode()
+    return _CONTESTS.dump_json(_CONTESTS.validate_python(contests)).decode()
 
 
 _CONTESTS = TypeAdapter(list[schemas.ContestSummary])
