@@ -212,7 +212,7 @@ def _revision(page, revision, changes):
         "previous_digest": revision.previous_digest,
         "scan_digests": list(revision.scan_digests),
         "document": document,
-        "changes": [{"what": what, "old": old, "new": new} for what, old, new in changes],
+        "changes": [{"what": str(what), "old": old, "new": new} for what, old, new in changes],
     }
 
 
@@ -354,12 +354,13 @@ def station_csv(page):
     return _csv(header, rows)
 
 
-def region_body(contest, code, *, kind, static_copy=False):
+def region_body(contest, code, *, kind, static_copy=False, page=None):
     """One region's page in one of its forms: "page", "widget", "json" or "csv".
 
-    `static_copy`: for the snapshot, the page says so in a banner.
+    `static_copy`: for the snapshot, the page says so in a banner. `page`: the
+    region already read (the snapshot writes six files from one read).
     """
-    page = selectors.region_page(contest, code)
+    page = page or selectors.region_page(contest, code)
     if kind == "json":
         return region_document(page).model_dump_json().encode()
     if kind == "csv":
@@ -371,8 +372,8 @@ def region_body(contest, code, *, kind, static_copy=False):
     ).encode()
 
 
-def station_body(contest, station_code, *, kind, static_copy=False):
-    page = selectors.station_page(contest, station_code)
+def station_body(contest, station_code, *, kind, static_copy=False, page=None):
+    page = page or selectors.station_page(contest, station_code)
     if kind == "json":
         return station_document(page).model_dump_json().encode()
     if kind == "csv":

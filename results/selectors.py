@@ -421,7 +421,8 @@ def _changes(before, after, candidates):
     for name in _CHANGE_FIELDS:
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
-            changed.append((str(TallyRevision._meta.get_field(name).verbose_name), old, new))
+            # The label stays lazy: it is rendered in the reader's language, whenever the page is.
+            changed.append((TallyRevision._meta.get_field(name).verbose_name, old, new))
     return changed
 
 

@@ -83,8 +83,9 @@ def site_pages():
                 yield SitePage(reverse(name), salt, _in(language, lambda template=template: _plain(template)))
     yield SitePage(reverse("api-1:contests"), home_version, _in(DEFAULT_LANGUAGE, _contests_json))
     yield SitePage(reverse("api-1:openapi-json"), salt, _in(DEFAULT_LANGUAGE, _openapi_json))
+    last = _LastRead()
     for contest in contests:
-        yield from _contest_pages(contest, salt)
+        yield from _contest_pages(contest, salt, last)
 
 
 def _home():
@@ -105,7 +106,7 @@ def _openapi_json():
     return json.dumps(api.get_openapi_schema(path_prefix="/api/v1/")).encode()
 
 
-def _contest_pages(contest, salt):
+def _contest_pages(contest, salt, last):
     root = contest.area_code
     versions = dict(RegionResult.objects.filter(contest=contest).values_list("region_code", "version"))
     regions = Region.objects.all() if root == WHOLE_COUNTRY else Region.objects.filter(subtree_q(root))
@@ -116,27 +117,53 @@ def _contest_pages(contest, salt):
         version = f"{salt}:{versions.get(code, 0)}"
         for language, _name in settings.LANGUAGES:
             with translation.override(language):
-                yield SitePage(pages.page_url(contest, code), version, _region(contest, code, "page", language))
+                yield SitePage(pages.page_url(contest, code), version, _region(contest, code, "page", language, last))
                 yield SitePage(
                     reverse("results:widget", kwargs=pages.route(contest, code)),
                     version,
-                    _region(contest, code, "widget", language),
+                    _region(contest, code, "widget", language, last),
                 )
         for kind in ("json", "csv"):
-            yield SitePage(pages.api_url(contest, code, kind), version, _region(contest, code, kind, DEFAULT_LANGUAGE))
+            yield SitePage(
+                pages.api_url(contest, code, kind), version, _region(contest, code, kind, DEFAULT_LANGUAGE, last)
+            )
     stations = selectors.station_versions(contest)
     for code in contest.stations().order_by("code").values_list("code", flat=True).iterator(chunk_size=5000):
         version = f"{salt}:{stations.get(code, 'none')}"
         for language, _name in settings.LANGUAGES:
             with translation.override(language):
-                yield SitePage(pages.page_url(contest, code), version, _station(contest, code, "page", language))
+                yield SitePage(pages.page_url(contest, code), version, _station(contest, code, "page", language, last))
         for kind in ("json", "csv"):
-            yield SitePage(pages.api_url(contest, code, kind), version, _station(contest, code, kind, DEFAULT_LANGUAGE))
+            yield SitePage(
+                pages.api_url(contest, code, kind), version, _station(contest, code, kind, DEFAULT_LANGUAGE, last)
+            )
 
 
-def _region(contest, code, kind, language):
-    return _in(language, lambda: pages.region_body(contest, code, kind=kind, static_copy=True))
+class _LastRead:
+    """The last region or TPS read from the database, within one build: its six or four files are written in a
+    row from one read."""
+
+    def __init__(self):
+        self.key = self.page = None
+
+    def get(self, key, read):
+        if self.key != key:
+            self.key, self.page = None, read()  # a failed read keeps nothing
+            self.key = key
+        return self.page
 
 
-def _station(contest, code, kind, language):
-    return _in(language, lambda: pages.station_body(contest, code, kind=kind, static_copy=True))
+def _region(contest, code, kind, language, last):
+    def render():
+        page = last.get(("region", contest.pk, code), lambda: selectors.region_page(contest, code))
+        return pages.region_body(contest, code, kind=kind, static_copy=True, page=page)
+
+    return _in(language, render)
+
+
+def _station(contest, code, kind, language, last):
+    def render():
+        page = last.get(("tps", contest.pk, code), lambda: selectors.station_page(contest, code))
+        return pages.station_body(contest, code, kind=kind, static_copy=True, page=page)
+
+    return _in(language, render)
