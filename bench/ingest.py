@@ -14,8 +14,9 @@ On the same files, in the same run, it measures:
 - baseline_web: the same without the full-size JPEG, the floor for one web
   rendition (the baseline before render_scan made a full-size rendition);
 - render_scan: `uploads.imaging.render_scan(data, max_pixels=36_000_000)`
-  (checks, EXIF orientation, no metadata, web JPEG, thumbnail and full-size
-  JPEG);
+  (checks, EXIF orientation, no metadata, web JPEG, thumbnail and `full`
+  JPEG, full size for these scans: smaller only for a progressive JPEG too
+  large to decode whole within the memory budget);
 - ingest: `uploads.services.scan_ingest` per stored scan (storage read,
   sha256, render_scan, renditions written, status updated) on the embedded
   defaults (SQLite and local files in a temporary directory under bench/out/,
@@ -31,9 +32,10 @@ On the same files, in the same run, it measures:
   at the lower limit render_scan gives them): a fresh child per file and per
   measurement, for the bare floor (Python and PIL imported), a bare Pillow
   decode (open and load) and render_scan, read from the child's own VmHWM.
-  Printed in MiB and as ratios to the floor and to the bare decode, with a
-  verdict on the aim: every accepted file under 300 MiB in a worker (whose
-  floor, Django and Celery loaded, is measured too).
+  Printed in MiB and as ratios to the floor and to the bare decode, with the
+  size of the `full` rendition of each accepted file and a verdict on the
+  aim: every accepted file under 300 MiB in a worker (whose floor, Django
+  and Celery loaded, is measured too).
 
 Each measurement runs in a child process of its own, so the parent never
 holds pixels. Throughput is the best of several rounds over all files; the
@@ -469,16 +471,19 @@ def decode_child(name):
 
 
 def render_child(name):
-    """Child: render_scan on one hostile file; the reason code if refused."""
+    """Child: render_scan on one hostile file; the reason code if refused, else the `full` rendition's size."""
 
     def run(count, rounds):
         from uploads.imaging import ScanRejected, render_scan
 
         try:
-            render_scan(hostile_path(name).read_bytes(), max_pixels=MAX_PIXELS)
+            renditions = render_scan(hostile_path(name).read_bytes(), max_pixels=MAX_PIXELS)
         except ScanRejected as rejected:
             return {"peak_kib": peak_kib(), "refused": rejected.reason.code}
-        return {"peak_kib": peak_kib(), "refused": None}
+        peak = peak_kib()  # before the header is parsed below: nothing of it counts
+        with Image.open(BytesIO(renditions.full)) as full:
+            full_size = full.size
+        return {"peak_kib": peak, "refused": None, "full": "x".join(map(str, full_size))}
 
     return run
 
@@ -512,7 +517,7 @@ def hostile_report():
         print(
             f"{name:<27} {what:<41} {size_mb:6.1f}MB {mib(decode_kib):>12} {mib(render_kib):>12} "
             f"{render_kib / floor_kib:7.1f} {render_kib / decode_kib:8.2f}  "
-            + (f"refused: {refused}" if refused else "accepted")
+            + (f"refused: {refused}" if refused else f"accepted, full {rendered['full']}")
         )
     return highest
 

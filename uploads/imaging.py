@@ -44,6 +44,8 @@ _ROWS_PER_STRIP, _TILE_WIDTH, _TILE_LENGTH = 278, 322, 323
 # Samples a pixel of a colour JPEG holds, by JpegImagePlugin.get_sampling():
 # 4:4:4, 4:2:2, 4:2:0.
 _JPEG_SAMPLES = {0: 3, 1: 2, 2: 1.5}
+# The scales libjpeg decodes at: 1/1, 1/2, 1/4 and 1/8 of each side.
+_DRAFT_SCALES = (1, 2, 4, 8)
 
 
 class ScanRejected(Refusal):
@@ -52,6 +54,13 @@ class ScanRejected(Refusal):
 
 @dataclass(frozen=True)
 class Renditions:
+    """The renditions of a scan, and the source's format and upright size in pixels.
+
+    `width` and `height` are the source's, whatever the renditions' sizes:
+    `full` is the largest the memory budget allows, full size for every
+    usual scan (see _full_scale()).
+    """
+
     format: str
     width: int
     height: int
@@ -147,7 +156,8 @@ def _reduced(image, mode, factor):
 
 
 def _web(image):
-    """The upright web rendition, and whether its sides are swapped against image.size as opened.
+    """The upright web rendition, whether its sides are swapped against image.size as opened,
+    and the scale the image was decoded at (2 for half of each side; 1 but for a drafted JPEG).
 
     Memory, for a worker that must survive any file within the limits: a
     JPEG is decoded at reduced scale, other formats whole, and beside the
@@ -158,8 +168,10 @@ def _web(image):
     # JPEG only: libjpeg decodes at 1/2, 1/4 or 1/8 scale, no smaller than
     # the web rendition (a target any larger asks for more pixels than a
     # 300 dpi scan has). `box` is the whole picture in decoded pixels.
+    shape = image.size
     drafted = image.draft(None, size)
     box = drafted[1] if drafted else (0, 0, *image.size)
+    decoded_at = round(shape[0] / box[2])
     shape = image.size
     image.load()
     # Only the shapes are trusted, never the orientation tag: Pillow reports a
@@ -185,7 +197,7 @@ def _web(image):
     # The orientation comes from EXIF or XMP, whichever the source carries;
     # resize() copied both over in web.info.
     web = ImageOps.exif_transpose(web)
-    return web, swapped != (web.size != shape)
+    return web, swapped != (web.size != shape), decoded_at
 
 
 # Where the upright image's point (u, v) lies in the image as decoded (width w,
@@ -324,14 +336,53 @@ def _without_height(header):
     return header[: start + 5] + b"\0\0" + header[start + 7 :]
 
 
-def _full(data):
-    """The upright, metadata-free full-size rendition, from a fresh decode at full scale.
+def _full_scale(image, max_pixels, web_scale):
+    """The scale to decode `image` at for the `full` rendition: 1 (full size) unless that costs too much.
 
-    Memory: the decoded image (what _decode_cost() accounts for) and, beside
-    it, a band of it at a time. A side longer than JPEG allows (a strip of a
-    few hundred rows at most, within max_pixels) is first reduced to fit.
+    The budget is a plain decode of max_pixels, 4 bytes a pixel. Decoding
+    a file whole costs what _decode_cost() prices it at, which acceptance
+    keeps within the budget, but for a progressive JPEG: priced at its DCT
+    coefficients only (2 bytes a sample, held at full scale whatever the
+    scale; the web rendition decodes it at reduced scale), decoded whole it
+    holds the image beside them (4 bytes a pixel, 1 in L). Such a JPEG is
+    decoded at the largest of libjpeg's scales whose image fits in the
+    budget beside its coefficients: one of 4:2:0 at the pixel limit at 1/2
+    of each side, one of 4:4:4 at half its own limit whole.
+
+    Never at a smaller scale than the web rendition was decoded at
+    (`web_scale`): at its own limit a progressive JPEG's coefficients alone
+    fill the budget, so no scale fits, and that decode, which acceptance
+    already takes, is the most the file is allowed. The `full` rendition is
+    then still the larger of the two.
+    """
+    if not (isinstance(image, JpegImagePlugin.JpegImageFile) and image.info.get("progressive")):
+        return 1
+    width, height = image.size
+    coefficients = width * height * _decode_cost(image)
+    pixel = 1 if image.mode == "L" else 4
+    for scale in _DRAFT_SCALES:
+        if scale >= web_scale:
+            break
+        if coefficients + -(-width // scale) * -(-height // scale) * pixel <= max_pixels * 4:
+            return scale
+    return web_scale
+
+
+def _full(data, max_pixels, web_scale):
+    """The upright, metadata-free `full` rendition: the largest the budget allows, full size for every usual scan.
+
+    From a fresh decode, at full scale but for a progressive JPEG too large
+    to decode whole within the budget, which is decoded at 1/2, 1/4 or 1/8
+    of each side (_full_scale()). Memory: the decoded image (and for a
+    progressive JPEG its coefficients while decoding) and, beside it, a
+    band of it at a time. A side longer than JPEG allows (a strip of a few
+    hundred rows at most, within max_pixels) is first reduced to fit.
     """
     with Image.open(BytesIO(data), formats=ALLOWED_FORMATS) as image:
+        scale = _full_scale(image, max_pixels, web_scale)
+        if scale > 1:
+            # draft() takes the largest reduction that keeps at least the size asked for.
+            image.draft(None, (image.width // scale, image.height // scale))
         image.load()
         method = _upright_transpose(image.info)
         mode = _flat_mode(image.mode)
@@ -350,9 +401,10 @@ def _full(data):
 def _decode_cost(image):
     """Bytes a pixel that Pillow holds while decoding this file (Pillow 13, as bench/ingest.py measures it).
 
-    Mostly the decoded image: 4 bytes a pixel in most modes, and a baseline
-    JPEG decodes at reduced scale. A few kinds of file need more, and get
-    fewer pixels for the same memory.
+    Mostly the decoded image: 4 bytes a pixel in most modes (a baseline JPEG
+    at most: it is decoded at reduced scale for the web rendition, whole for
+    the `full` one). A few kinds of file need more, and get fewer pixels for
+    the same memory.
     """
     if image.format == "WEBP":
         return 16  # libwebp's RGBA buffer, a bytes copy of it, and the image made from that
@@ -360,7 +412,8 @@ def _decode_cost(image):
         if not image.info.get("progressive"):
             return 4
         # libjpeg keeps every DCT coefficient (2 bytes) until the last scan,
-        # at full scale even when drafting (the image itself is then small).
+        # at full scale even when drafting. The image itself comes on top:
+        # small when drafted, which is why _full_scale() may draft it too.
         return 2 * _JPEG_SAMPLES.get(JpegImagePlugin.get_sampling(image), len(image.layer))
     if image.format != "TIFF":
         return 4
@@ -397,11 +450,11 @@ def _render(image, max_pixels):
     if pages > 1:
         raise ScanRejected("pages", pages=pages)
     image_format = image.format
-    web, swapped = _web(image)
+    web, swapped, web_scale = _web(image)
     if swapped:
         width, height = height, width
     thumbnail = web.resize(_fit(web.size, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return image_format, width, height, _jpeg(web, WEB_QUALITY), _jpeg(thumbnail, THUMBNAIL_QUALITY)
+    return image_format, width, height, _jpeg(web, WEB_QUALITY), _jpeg(thumbnail, THUMBNAIL_QUALITY), web_scale
 
 
 def _untrusted(work, *args):
@@ -420,7 +473,12 @@ def _untrusted(work, *args):
 
 
 def render_scan(data, *, max_pixels):
-    """Check the image and return its upright, metadata-free web, thumbnail and full-size JPEGs."""
+    """Check the image and return its upright, metadata-free web, thumbnail and `full` JPEGs.
+
+    `full` is the largest the memory budget allows: full size for every
+    usual scan, smaller only for a progressive JPEG near its pixel limit
+    (_full_scale()). The Renditions' width and height are the source's.
+    """
     if not data:
         raise ScanRejected("empty")
     try:
@@ -431,11 +489,11 @@ def render_scan(data, *, max_pixels):
         raise _rejection(error, _sniff(data)) from None
 
     with image:
-        image_format, width, height, web, thumbnail = _untrusted(_render, image, max_pixels)
-    # The full-size rendition from a fresh decode, at full scale this time (a
-    # JPEG was drafted for the web one), once nothing of the first is held:
-    # closing is not enough for a WebP, whose decoder keeps its own canvas
-    # until the image object goes.
+        image_format, width, height, web, thumbnail, web_scale = _untrusted(_render, image, max_pixels)
+    # The `full` rendition from a fresh decode, at full scale this time when
+    # the budget allows (a JPEG was drafted for the web one), once nothing of
+    # the first is held: closing is not enough for a WebP, whose decoder
+    # keeps its own canvas until the image object goes.
     del image
-    full = _untrusted(_full, data)
+    full = _untrusted(_full, data, max_pixels, web_scale)
     return Renditions(format=image_format, width=width, height=height, web=web, thumbnail=thumbnail, full=full)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from tests.uploads import images
 from uploads.imaging import FULL_QUALITY, JPEG_MAX_SIDE, THUMBNAIL_LONG_SIDE, WEB_LONG_SIDE, ScanRejected, render_scan
@@ -368,12 +368,61 @@ def at_most(pixels):
             "TIFF", size=at_most(limit // 2), compression="tiff_lzw", tiffinfo={images.ORIENTATION: 6}
         ),
         lambda limit: images.encoded("JPEG", size=at_most(limit * 4 // 6), progressive=True, subsampling=0),
+        lambda limit: images.encoded("JPEG", size=at_most(limit), progressive=True, subsampling=1),
+        lambda limit: images.encoded("JPEG", size=at_most(limit), subsampling=0),
     ],
-    ids=["rgba-png", "webp", "tiff-sideways", "progressive-jpeg-444"],
+    ids=["rgba-png", "webp", "tiff-sideways", "progressive-jpeg-444", "progressive-jpeg-422", "jpeg-444"],
 )
 def test_a_file_at_its_pixel_limit_renders_in_under_300_mb(make):
     data = make(settings.SCAN_MAX_PIXELS)
     assert peak_rss_mib(data, settings.SCAN_MAX_PIXELS) < 300
+
+
+def test_a_progressive_jpeg_at_its_limit_gets_a_full_rendition_as_large_as_the_budget_allows():
+    """Decoded whole, its image would come on top of coefficients that already fill the budget: drafted at 1/2."""
+    upright = (4000, 6000)  # 24,000,000 pixels, the most a progressive 4:4:4 JPEG is allowed (6 bytes each)
+    assert math.prod(upright) * 6 == settings.SCAN_MAX_PIXELS * 4
+    exif = Image.Exif()
+    exif[images.ORIENTATION] = 6
+    exif[ExifTags.Base.Make] = "Officer phone"
+    exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "S", ExifTags.GPS.GPSLatitude: (0.0, 2.0, 30.0)}
+    out = BytesIO()
+    images.upright_pattern(upright).transpose(images.STORED_BY[6]).save(
+        out, "JPEG", progressive=True, subsampling=0, quality=90, exif=exif, comment=images.POLYGLOT, xmp=images.XMP
+    )
+    result = render_scan(out.getvalue(), max_pixels=settings.SCAN_MAX_PIXELS)
+
+    assert (result.width, result.height) == upright  # the source's size, not the rendition's
+    web, full = Image.open(BytesIO(result.web)), Image.open(BytesIO(result.full))
+    assert web.size == (1067, WEB_LONG_SIDE)
+    assert full.size == (2000, 3000)  # smaller than the source, larger than the web rendition
+    assert (full.format, full.mode) == ("JPEG", "RGB") and not full.info.get("progressive")
+    full = full.convert("RGB")
+    top_left, bottom_right = full.getpixel((100, 100)), full.getpixel((1900, 2900))
+    assert top_left[0] > 200 and top_left[2] < 60
+    assert bottom_right[2] > 200 and bottom_right[0] < 60
+    markers = jpeg_markers(result.full)
+    assert 0xFE not in markers and [marker for marker in markers if 0xE0 <= marker <= 0xEF] == [0xE0]
+    assert not Image.open(BytesIO(result.full)).getexif()
+    assert b"<script" not in result.full and b"Officer phone" not in result.full
+
+
+@pytest.mark.parametrize(
+    "make, size",
+    [
+        (lambda limit: images.encoded("JPEG", size=at_most(limit), subsampling=0), (6000, 6000)),
+        (lambda limit: images.png_rgba_flat(*at_most(limit)), (6000, 6000)),
+        # Progressive, but its image fits in the budget beside its coefficients: grey at the
+        # pixel limit (2 + 1 bytes a pixel), a 300 dpi A4 page in 4:4:4 (6 + 4).
+        (lambda limit: images.encoded("JPEG", size=at_most(limit), mode="L", progressive=True), (6000, 6000)),
+        (lambda limit: images.encoded("JPEG", size=(2480, 3508), progressive=True, subsampling=0), (2480, 3508)),
+    ],
+    ids=["jpeg-444", "rgba-png", "progressive-jpeg-grey", "progressive-jpeg-444-a4"],
+)
+def test_other_files_at_the_limit_and_usual_scans_get_a_full_size_full_rendition(make, size):
+    result = render_scan(make(settings.SCAN_MAX_PIXELS), max_pixels=settings.SCAN_MAX_PIXELS)
+    assert (result.width, result.height) == size
+    assert Image.open(BytesIO(result.full)).size == size
 
 
 def test_a_phone_mpo_photo_is_one_page_rendered_from_its_first_frame():
