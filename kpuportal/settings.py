@@ -262,6 +262,40 @@ SNAPSHOT_ROOT = Path(env_str("KPU_SNAPSHOT_ROOT", str(DATA_DIR / "snapshot")))
 SNAPSHOT_MAX_AGE_SECONDS = env_int("KPU_SNAPSHOT_MAX_AGE_SECONDS", 300)
 # The Ed25519 key that signs each snapshot's manifest; made once outside production.
 SNAPSHOT_KEY_FILE = Path(env_str("KPU_SNAPSHOT_KEY_FILE", str(DATA_DIR / "snapshot_ed25519.pem")))
+# A copy of the current snapshot in a bucket, published after each build
+# (snapshot_publish), so a static host or CDN serves the site with no origin at
+# all; the same S3 endpoint and keys as the scans. Unset: the local directory is the only store.
+SNAPSHOT_BUCKET = env_str("KPU_SNAPSHOT_BUCKET")
+if SNAPSHOT_BUCKET:
+    _snapshot_page = {"CacheControl": "public, max-age=60"}  # the same names, new numbers every minute
+    STORAGES["snapshot"] = {
+        "BACKEND": "snapshot.storage.SnapshotStorage",
+        "OPTIONS": {
+            "bucket_name": SNAPSHOT_BUCKET,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            # Readable by anyone, as a website bucket must be. Empty for a bucket with ACLs
+            # disabled (AWS's default) that a bucket policy makes public: it refuses any ACL.
+            "default_acl": env_str("KPU_SNAPSHOT_ACL", "public-read") or None,
+            "querystring_auth": False,
+            "file_overwrite": True,  # a page keeps its name when its numbers change
+            # static/ (collectstatic's hashed names) and media/ (content-addressed scans): a name never changes.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+            "parameters_by_suffix": {
+                ".html": {**_snapshot_page, "ContentType": "text/html; charset=utf-8"},
+                ".json": {**_snapshot_page, "ContentType": "application/json"},
+                ".csv": {**_snapshot_page, "ContentType": "text/csv; charset=utf-8"},
+                # The manifest's signature and the public key, readable in a browser.
+                ".sig": {**_snapshot_page, "ContentType": "text/plain; charset=utf-8"},
+                ".pem": {**_snapshot_page, "ContentType": "text/plain; charset=utf-8"},
+                ".css": {"ContentType": "text/css; charset=utf-8"},
+                ".js": {"ContentType": "text/javascript; charset=utf-8"},
+                ".jpg": {"ContentType": "image/jpeg"},
+            },
+        },
+    }
 # Backups (backups/services.py): one directory per backup, named by its UTC time;
 # the periodic task keeps the newest KPU_BACKUP_KEEP.
 BACKUP_DIR = Path(env_str("KPU_BACKUP_DIR", str(DATA_DIR / "backups")))

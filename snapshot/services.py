@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,7 +32,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.files.storage import default_storage
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files import File
+from django.core.files.storage import default_storage, storages
 from django.utils import timezone
 
 from results import digests
@@ -239,3 +242,110 @@ def snapshot_verify(read, public_key_pem):
         elif hashlib.sha256(data).hexdigest() != entry["sha256"]:
             problems.append(f"{name}: differs from the manifest")
     return Verified(len(manifest["files"]), problems)
+
+
+# Publishing to a bucket (STORAGES["snapshot"], KPU_SNAPSHOT_BUCKET)
+
+# A bucket answers each request in tens of milliseconds: a few at once, not one after another.
+PUBLISH_THREADS = 8
+# Uploaded after every file they describe, the manifest itself the very last.
+SIGNED = (PUBLIC_KEY, SIGNATURE, MANIFEST)
+
+
+class SnapshotNotBuilt(Exception):
+    """There is no current snapshot to publish yet."""
+
+
+@dataclasses.dataclass
+class Published:
+    generation: int
+    uploaded: int
+    unchanged: int
+    deleted: int
+    seconds: float
+
+
+def snapshot_storage():
+    """The bucket the snapshot is published to, or None: then the local directory is the only store."""
+    return storages["snapshot"] if "snapshot" in settings.STORAGES else None
+
+
+def snapshot_publish(*, full=False, progress=None):
+    """Copy the current snapshot to the snapshot bucket; returns Published.
+
+    Only files whose sha256 differs from the manifest already in the bucket
+    are uploaded, streamed from disk. S3 has no atomic switch of many objects:
+    during an upload the changed pages are replaced one by one (each one whole),
+    so for that moment the bucket mixes two snapshots. What a mirror verifies is
+    the signed manifest, and it goes up after every file it lists: the bucket
+    holds the old signed manifest (while pages it lists may already be new) or
+    the new one with all its files in place
+    (the manifest and its signature are two objects put a moment apart; a
+    verifier caught between them sees a bad signature and tries again).
+    Files the new manifest no longer lists are deleted only after it is up,
+    so they stay while the old manifest that lists them is the bucket's.
+
+    full: upload every file whatever the bucket's manifest says, and delete every
+    object the manifest does not list (a bucket altered by hand, or a publish
+    interrupted before its deletions).
+    """
+    storage = snapshot_storage()
+    if storage is None:
+        raise ImproperlyConfigured("No snapshot bucket: set KPU_SNAPSHOT_BUCKET.")
+    root = snapshot_root()
+    with _lock(root):  # one build or publish at a time: two publishes would race for the last manifest
+        started = time.monotonic()
+        directory = current_dir(root)
+        if directory is None:
+            raise SnapshotNotBuilt("there is no snapshot to publish yet")
+        manifest = json.loads((directory / MANIFEST).read_bytes())
+        files = manifest["files"]
+        published = {} if full else (_published_manifest(storage) or {}).get("files", {})
+        changed = [name for name, entry in files.items() if published.get(name, {}).get("sha256") != entry["sha256"]]
+        if progress:
+            progress(len(files) - len(changed))
+
+        def upload(name):
+            with open(directory / name, "rb") as handle:
+                storage.save(name, File(handle, name=name))
+            if progress:
+                progress(1)
+
+        _each(upload, changed)
+        for name in SIGNED:  # in this order, each after the one before it is stored
+            upload(name)
+        if full:
+            gone = [name for name in _bucket_names(storage) if name not in files and name not in SIGNED]
+        else:
+            gone = [name for name in published if name not in files]
+        _each(storage.delete, gone)
+        return Published(
+            manifest["generation"],
+            uploaded=len(changed) + len(SIGNED),
+            unchanged=len(files) - len(changed),
+            deleted=len(gone),
+            seconds=time.monotonic() - started,
+        )
+
+
+def _published_manifest(storage):
+    """The manifest of the snapshot in the bucket, or None (none yet, or unreadable: everything goes up again)."""
+    try:
+        with storage.open(MANIFEST, "rb") as handle:
+            return json.loads(handle.read())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        log.warning("snapshot: the bucket's manifest is unreadable; publishing every file")
+        return None
+
+
+def _bucket_names(storage):
+    prefix = f"{storage.location.strip('/')}/" if storage.location else ""
+    return [item.key.removeprefix(prefix) for item in storage.bucket.objects.filter(Prefix=prefix)]
+
+
+def _each(function, names):
+    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+        for _done in pool.map(function, names):  # re-raises the first failure
+            pass

@@ -52,7 +52,6 @@ def test_it_runs_every_part_of_the_never_dark_set(services):
         "worker",
         "beat",
         "nginx",
-        "snapshot-mirror",
     }
 
 
@@ -103,10 +102,18 @@ def test_nginx_reads_the_snapshot_and_static_files_the_portal_writes(services):
     # The portal's STATIC_ROOT is $KPU_DATA_DIR/static, /app/var/static in the image; nginx serves that volume.
     static = str(PurePosixPath(nginx["environment"]["KPU_DATA_DIR"]) / "static")
     assert mounts(nginx)[static] == mounts(web)["/app/var/static"] == "static"
-    # The signing key is never among the files nginx or the mirror serve.
+    # The signing key is never among the files nginx or the bucket copy serve.
     key = PurePosixPath(web["environment"]["KPU_SNAPSHOT_KEY_FILE"])
     assert not key.is_relative_to(snapshot)
-    assert mounts(services["snapshot-mirror"])[snapshot] == "snapshot"
+
+
+def test_the_worker_publishes_the_snapshot_to_a_public_bucket(services):
+    env = services["worker"]["environment"]
+    setup = command_line(services["buckets"])
+    snapshot = env["KPU_SNAPSHOT_BUCKET"]
+    assert snapshot not in (env["AWS_STORAGE_BUCKET_NAME"], env["AWS_PRIVATE_BUCKET_NAME"])
+    assert f"kpu/{snapshot}" in setup and f"anonymous set download kpu/{snapshot}" in setup
+    assert env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
 
 
 def test_scans_go_to_buckets_and_only_the_renditions_are_public(services):

@@ -5,16 +5,26 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from snapshot.services import SnapshotBusy, snapshot_build
+from snapshot.services import SnapshotBusy, snapshot_build, snapshot_publish, snapshot_storage
 
 
 class Command(BaseCommand):
-    help = "Render the public site into a new static snapshot and make it current (only what changed, unless --full)."
+    help = (
+        "Render the public site into a new static snapshot and make it current (only what changed, unless --full); "
+        "with --publish, copy it to the snapshot bucket."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--full", action="store_true", help="render every page again, changed or not")
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="then upload what changed to the bucket named by KPU_SNAPSHOT_BUCKET (every file, with --full)",
+        )
 
-    def handle(self, *args, full=False, **options):
+    def handle(self, *args, full=False, publish=False, **options):
+        if publish and snapshot_storage() is None:
+            raise CommandError(_("There is no snapshot bucket to publish to: set KPU_SNAPSHOT_BUCKET."))
         with tqdm(unit="page", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
             try:
                 built = snapshot_build(full=full, progress=bar.update)
@@ -26,4 +36,18 @@ class Command(BaseCommand):
                 "%(files)d files, %(seconds).1f s."
             )
             % dataclasses.asdict(built)
+        )
+        if not publish:
+            return
+        with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+            try:
+                published = snapshot_publish(full=full, progress=bar.update)
+            except SnapshotBusy as busy:
+                raise CommandError(_("A snapshot is being built already; try again when it ends.")) from busy
+        self.stdout.write(
+            _(
+                "Snapshot %(generation)d published to the bucket: %(uploaded)d files uploaded, %(unchanged)d "
+                "unchanged, %(deleted)d deleted, %(seconds).1f s."
+            )
+            % dataclasses.asdict(published)
         )
