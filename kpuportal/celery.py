@@ -2,6 +2,7 @@
 
 import logging
 import os
+from importlib import import_module
 
 from celery import Celery
 from django.db import transaction
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 def task_queue(task_name, *args):
     """Queue now. With the broker down or hanging this gives up after a short timeout
     (see CELERY_BROKER_TRANSPORT_OPTIONS): the work is durable and the sweeper queues it later."""
+    # The task registers itself when its module is imported, which a web process may not have done yet.
+    import_module(task_name.rpartition(".")[0])
     try:
         app.tasks[task_name].apply_async(args, retry=False)
     except BrokerUnavailable:
