@@ -9,12 +9,12 @@ first build of a contest and for verify_integrity.
 
 from collections import defaultdict
 
-from django.db.models import Count, F
-from django.db.models.functions import Substr
+from django.db import connection
+from django.db.models import BigIntegerField, Case, Count, ExpressionWrapper, F, Sum, Value, When
 from django.utils import timezone
 
 from . import codes
-from .models import WHOLE_COUNTRY, CandidateResult, CandidateVotes, Contest, RegionResult, Tally, VoterCount
+from .models import WHOLE_COUNTRY, Candidate, CandidateResult, Contest, RegionResult, Tally
 
 # The RegionResult columns a reading adds to, and how to read each from C1Numbers.
 TOTALS = {
@@ -26,73 +26,69 @@ TOTALS = {
 }
 
 
+def _in_area(contest, region_codes):
+    """The given codes (ancestors first) that lie in the contest's area, the whole country first if nationwide."""
+    if contest.scope == Contest.Scope.NATIONAL:
+        return [WHOLE_COUNTRY, *region_codes]
+    root = contest.region.code
+    return [code for code in region_codes if code == root or code.startswith(f"{root}.")]
+
+
 def result_codes(contest, station_code):
     """The regions whose totals a TPS counts in, root of the contest's area first (the whole country first)."""
-    ancestors = codes.ancestor_codes(station_code)
-    if contest.scope == Contest.Scope.NATIONAL:
-        return [WHOLE_COUNTRY, *ancestors]
-    root = contest.region.code
-    return [code for code in ancestors if code == root or code.startswith(f"{root}.")]
-
-
-# Length of a dotted code at each level: 61, 61.71, 61.71.06, 61.71.06.1001.
-_CODE_LENGTHS = (2, 5, 8, 13)
-
-
-def _stations_per_region(contest):
-    """(region code, TPS count) for every region of the contest's area: counted in the database, level by level."""
-    stations = contest.stations()
-    if contest.scope == Contest.Scope.NATIONAL:
-        yield WHOLE_COUNTRY, stations.count()
-        root = None
-    else:
-        root = contest.region.code
-    for length in _CODE_LENGTHS:
-        counted = stations.annotate(prefix=Substr("code", 1, length)).values("prefix").annotate(count=Count("pk"))
-        for row in counted.values_list("prefix", "count").order_by():
-            code, count = row
-            if root is None or code == root or code.startswith(f"{root}."):
-                yield code, count
+    return _in_area(contest, codes.ancestor_codes(station_code))
 
 
 def results_expected(contest):
-    """(totals by region code, votes by (region code, candidate id)) recomputed from the stations and readings."""
+    """(totals by region code, votes by (region code, candidate id)) recomputed from the stations and readings.
+
+    The database sums per village (a few queries, whatever the number of
+    TPS); the villages are then added up to every ancestor here, so memory
+    grows with the number of regions, not of TPS or readings.
+    """
     totals = defaultdict(lambda: dict.fromkeys(["stations_total", "stations_reported", *TOTALS], 0))
     votes = defaultdict(int)
-    for code, count in _stations_per_region(contest):
-        totals[code]["stations_total"] = count
+    above = {}
+
+    def counted_in(village_code):
+        if village_code not in above:
+            above[village_code] = _in_area(contest, [*codes.ancestor_codes(village_code), village_code])
+        return above[village_code]
+
+    village = "station__village__code"
+    stations = contest.stations().values_list("village__code").annotate(Count("pk"))
+    for code, count in stations.order_by():
+        for region_code in counted_in(code):
+            totals[region_code]["stations_total"] += count
+    # Only the published reading of each form counts (current_revision).
     published = Tally.objects.filter(contest=contest, current_revision__isnull=False)
-    by_revision = {}
-    for revision_id, station_code, valid, invalid, total in published.values_list(
-        "current_revision_id",
-        "station__code",
-        "current_revision__valid_votes",
-        "current_revision__invalid_votes",
-        "current_revision__total_votes",
-    ).iterator(chunk_size=10_000):
-        by_revision[revision_id] = station_code
-        for code in result_codes(contest, station_code):
-            row = totals[code]
-            row["stations_reported"] += 1
+    readings = published.values_list(village).annotate(
+        Count("pk"),
+        Sum("current_revision__valid_votes"),
+        Sum("current_revision__invalid_votes"),
+        Sum("current_revision__total_votes"),
+    )
+    for code, reported, valid, invalid, total in readings.order_by():
+        for region_code in counted_in(code):
+            row = totals[region_code]
+            row["stations_reported"] += reported
             row["valid_votes"] += valid
             row["invalid_votes"] += invalid
             row["total_votes"] += total
-    current = published.values("current_revision_id")
-    for revision_id, registered, voted in (
-        VoterCount.objects.filter(revision_id__in=current)
-        .values_list("revision_id", "registered_total", "voted_total")
-        .iterator(chunk_size=10_000)
-    ):
-        for code in result_codes(contest, by_revision[revision_id]):
-            totals[code]["registered"] += registered
-            totals[code]["voters"] += voted
-    for revision_id, candidate_id, count in (
-        CandidateVotes.objects.filter(revision_id__in=current)
-        .values_list("revision_id", "candidate_id", "votes")
-        .iterator(chunk_size=10_000)
-    ):
-        for code in result_codes(contest, by_revision[revision_id]):
-            votes[(code, candidate_id)] += count
+    voters = published.values_list(village).annotate(
+        Sum("current_revision__voter_counts__registered_total"), Sum("current_revision__voter_counts__voted_total")
+    )
+    for code, registered, voted in voters.order_by():
+        for region_code in counted_in(code):
+            totals[region_code]["registered"] += registered or 0
+            totals[region_code]["voters"] += voted or 0
+    candidate = "current_revision__candidate_votes__candidate_id"
+    per_candidate = published.values_list(village, candidate).annotate(Sum("current_revision__candidate_votes__votes"))
+    for code, candidate_id, count in per_candidate.order_by():
+        if candidate_id is None:  # a reading without candidate rows
+            continue
+        for region_code in counted_in(code):
+            votes[(region_code, candidate_id)] += count
     candidate_ids = list(contest.candidates.values_list("pk", flat=True))
     for code in totals:
         for candidate_id in candidate_ids:
@@ -101,17 +97,17 @@ def results_expected(contest):
 
 
 def contest_results_build(contest):
-    """Write a contest's results from scratch, once, before its first publish (idempotent).
+    """Write a contest's results from scratch, once, at its first publish (idempotent); True if it wrote them.
 
-    Runs in the caller's transaction.
+    Runs in the caller's transaction and counts every reading published in it so far.
     """
     if RegionResult.objects.filter(contest=contest).exists():
-        return
+        return False
     # Two first publishes at once: the contest's row lock lets one build and
     # the other find the rows built when it gets the lock.
     Contest.objects.select_for_update().filter(pk=contest.pk).exists()
     if RegionResult.objects.filter(contest=contest).exists():
-        return
+        return False
     totals, votes = results_expected(contest)
     now = timezone.now()
     RegionResult.objects.bulk_create(
@@ -125,33 +121,97 @@ def contest_results_build(contest):
         ],
         batch_size=5000,
     )
+    return True
 
 
-def results_apply(*, contest, station_code, old, new):
-    """Add (new - old) to every ancestor's totals: O(1) statements per candidate, in the caller's transaction.
+def _ancestors_lock(contest, region_codes):
+    """Lock the contest's rows of these regions in one fixed order (the codes sorted); returns their ids.
 
-    `old` is None when the form had no published reading yet.
+    Two publishes under the same district then queue instead of
+    deadlocking. A region's CandidateResult rows are only ever updated by a
+    transaction holding its RegionResult row, so they need no lock of their own.
     """
-    region_codes = result_codes(contest, station_code)
-    # Lock in one fixed order (the codes sorted) before any update: two
-    # publishes under the same district then queue instead of deadlocking.
-    locked = list(
+    return list(
         RegionResult.objects.select_for_update()
         .filter(contest=contest, region_code__in=region_codes)
         .order_by("region_code")
         .values_list("pk", flat=True)
     )
-    changes = {name: F(name) + (read(new) - (read(old) if old else 0)) for name, read in TOTALS.items()}
-    if old is None:
-        changes["stations_reported"] = F("stations_reported") + 1
-    RegionResult.objects.filter(pk__in=locked).update(changed_at=timezone.now(), version=F("version") + 1, **changes)
+
+
+def results_apply(*, contest, station_code, old, new, candidates=None):
+    """Add (new - old) to every ancestor's totals in the caller's transaction, in a fixed number of statements.
+
+    `old` is None when the form had no published reading yet. Call it last,
+    once the form's row points at its new reading: the ancestors' rows are
+    the ones every publish of the contest waits for (the whole country's or
+    the province's above all), so they are held only from here to the commit.
+    `candidates` maps ballot numbers to candidate ids (read from the contest
+    when not given).
+    """
+    if candidates is None:
+        candidates = dict(Candidate.objects.filter(contest=contest).order_by().values_list("ballot_number", "pk"))
+    region_codes = result_codes(contest, station_code)
+    locked = _ancestors_lock(contest, region_codes)
+    if not locked:
+        if contest_results_build(contest):
+            # Built just now from the TPS, this reading included: only the versions move.
+            RegionResult.objects.filter(contest=contest, region_code__in=region_codes).update(version=F("version") + 1)
+            return
+        locked = _ancestors_lock(contest, region_codes)
+    changes = {name: read(new) - (read(old) if old else 0) for name, read in TOTALS.items()}
+    changes["stations_reported"] = 0 if old else 1
     old_votes = old.candidate_votes if old else {}
-    for ballot_number, candidate_id in contest.candidates.values_list("ballot_number", "pk"):
-        delta = new.candidate_votes.get(ballot_number, 0) - old_votes.get(ballot_number, 0)
-        if delta:
-            CandidateResult.objects.filter(
-                contest=contest, region_code__in=region_codes, candidate_id=candidate_id
-            ).update(votes=F("votes") + delta)
+    deltas = {
+        candidates[number]: new.candidate_votes.get(number, 0) - old_votes.get(number, 0)
+        for number in {*new.candidate_votes, *old_votes}
+    }
+    deltas = {candidate_id: delta for candidate_id, delta in deltas.items() if delta}
+    move = _totals_move_postgresql if connection.vendor == "postgresql" else _totals_move
+    move(contest=contest, locked=locked, region_codes=region_codes, changes=changes, deltas=deltas)
+
+
+def _totals_move(*, contest, locked, region_codes, changes, deltas):
+    """Add `changes` to the locked RegionResult rows and `deltas` (by candidate id) to their CandidateResult rows."""
+    RegionResult.objects.filter(pk__in=locked).update(
+        changed_at=timezone.now(),
+        version=F("version") + 1,
+        **{name: F(name) + change for name, change in changes.items()},
+    )
+    if deltas:
+        # One UPDATE for every pair: CASE picks each pair's delta.
+        delta = Case(
+            *(When(candidate_id=candidate_id, then=Value(change)) for candidate_id, change in deltas.items()),
+            output_field=BigIntegerField(),
+        )
+        CandidateResult.objects.filter(contest=contest, region_code__in=region_codes, candidate_id__in=deltas).update(
+            votes=ExpressionWrapper(F("votes") + delta, output_field=BigIntegerField())
+        )
+
+
+def _totals_move_postgresql(*, contest, locked, region_codes, changes, deltas):
+    """_totals_move in one statement, one round trip: the rows are locked, so every moment here is a wait for others.
+
+    The RegionResult update rides in a WITH clause, which PostgreSQL runs to
+    completion whether or not the CandidateResult update reads it.
+    """
+    region = RegionResult._meta
+    columns = ", ".join(f"{region.get_field(name).column} = {region.get_field(name).column} + %s" for name in changes)
+    totals = f"UPDATE {region.db_table} SET changed_at = %s, version = version + 1, {columns} WHERE id = ANY(%s)"
+    params = [timezone.now(), *changes.values(), locked]
+    if deltas:
+        cases = " ".join("WHEN %s THEN %s" for _candidate in deltas)
+        sql = (
+            f"WITH totals AS ({totals} RETURNING 1) "
+            f"UPDATE {CandidateResult._meta.db_table} SET votes = votes + CASE candidate_id {cases} END "
+            "WHERE contest_id = %s AND region_code = ANY(%s) AND candidate_id = ANY(%s)"
+        )
+        params += [value for pair in deltas.items() for value in pair]
+        params += [contest.pk, region_codes, list(deltas)]
+    else:
+        sql = totals
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def results_drift(contest):

@@ -2,13 +2,17 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
+from kpuportal.celery import task_queue_on_commit
+
 from . import digests
-from .access import AUDITORS, OFFICERS, station_access_require
-from .aggregates import contest_results_build, results_apply
-from .models import CandidateVotes, ContestHead, Officer, Tally, TallyRevision, VoterCount
+from .access import AUDITORS, OFFICERS, scope_q, station_access_require
+from .aggregates import results_apply
+from .models import Candidate, CandidateVotes, ContestHead, Officer, Tally, TallyRevision, VoterCount
+
+REFRESH_PAGES = "results.tasks.refresh_pages"
 
 # Where a form stands: these move only in the tally services below.
 STATE_FIELDS = ["pending_entry", "conflicting_entry", "current_revision", "state"]
@@ -22,10 +26,30 @@ class TallyRefused(Exception):
         self.message = message
 
 
-def _revision_write(*, tally, numbers, source, entered_by, scan_digests, reason="", published=False, verifies=None):
-    """The one place a reading is written: the revision, its rows and its digest, chained to the one before."""
-    # The form's row lock serialises numbering and the chain when two officers save at once.
-    last = tally.revisions.order_by("-number").first()
+def _candidates(tally, numbers):
+    """Ballot number -> candidate id for the form's contest; refuses a ballot number the contest lacks.
+
+    Read once per entry: the same map writes the reading's rows and moves the totals.
+    """
+    candidates = dict(
+        Candidate.objects.filter(contest_id=tally.contest_id).order_by().values_list("ballot_number", "pk")
+    )
+    unknown = set(numbers.candidate_votes) - set(candidates)
+    if unknown:
+        raise TallyRefused(
+            _("No candidate pair has ballot number %(numbers)s in this contest.")
+            % {"numbers": ", ".join(str(number) for number in sorted(unknown))}
+        )
+    return candidates
+
+
+def _revision_write(
+    *, tally, last, candidates, numbers, source, entered_by, scan_digests, reason="", published=False, verifies=None
+):
+    """The one place a reading is written: the revision, its rows and its digest, chained to `last`.
+
+    `last` is the form's latest revision (None for the first), read after the form's row lock.
+    """
     number = last.number + 1 if last else 1
     previous_digest = last.digest if last else ""
     document = digests.reading_document(
@@ -63,50 +87,111 @@ def _revision_write(*, tally, numbers, source, entered_by, scan_digests, reason=
         invalid_votes=numbers.invalid_votes,
         total_votes=numbers.total_votes,
     )
-    VoterCount.objects.bulk_create(
-        VoterCount(
-            revision=revision,
-            voter_list=row.voter_list,
-            registered_men=row.registered.men,
-            registered_women=row.registered.women,
-            registered_total=row.registered.total,
-            voted_men=row.voted.men,
-            voted_women=row.voted.women,
-            voted_total=row.voted.total,
-        )
+    voter_rows = [
+        (row.voter_list, row.registered.men, row.registered.women, row.registered.total)
+        + (row.voted.men, row.voted.women, row.voted.total)
         for row in numbers.voter_rows
-    )
-    candidates = dict(tally.contest.candidates.values_list("ballot_number", "pk"))
-    unknown = set(numbers.candidate_votes) - set(candidates)
-    if unknown:
-        raise TallyRefused(
-            _("No candidate pair has ballot number %(numbers)s in this contest.")
-            % {"numbers": ", ".join(str(number) for number in sorted(unknown))}
-        )
-    CandidateVotes.objects.bulk_create(
-        CandidateVotes(revision=revision, candidate_id=candidates[number], votes=votes)
-        for number, votes in numbers.candidate_votes.items()
-    )
+    ]
+    vote_rows = [(candidates[number], votes) for number, votes in numbers.candidate_votes.items()]
+    rows_write = _rows_write_postgresql if connection.vendor == "postgresql" else _rows_write
+    rows_write(revision, voter_rows, vote_rows)
     return revision
 
 
-def _publish(tally, revision, numbers):
-    """Make `revision` (whose numbers are `numbers`) the form's published reading; move every ancestor's totals."""
-    contest_results_build(tally.contest)
+_VOTER_COLUMNS = (
+    "voter_list",
+    "registered_men",
+    "registered_women",
+    "registered_total",
+    "voted_men",
+    "voted_women",
+    "voted_total",
+)
+
+
+def _rows_write(revision, voter_rows, vote_rows):
+    """A reading's voter rows (list, registered m/w/t, voted m/w/t) and votes (candidate id, votes)."""
+    VoterCount.objects.bulk_create(
+        VoterCount(revision=revision, **dict(zip(_VOTER_COLUMNS, row))) for row in voter_rows
+    )
+    CandidateVotes.objects.bulk_create(
+        CandidateVotes(revision=revision, candidate_id=candidate_id, votes=votes) for candidate_id, votes in vote_rows
+    )
+
+
+def _rows_write_postgresql(revision, voter_rows, vote_rows):
+    """_rows_write in one statement: every round trip counts when thousands of officers save at once."""
+    statements, params = [], []
+    if voter_rows:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(voter_rows))
+        statements.append(
+            f"INSERT INTO {VoterCount._meta.db_table} (revision_id, {', '.join(_VOTER_COLUMNS)}) VALUES {values}"
+        )
+        params += [value for row in voter_rows for value in (revision.pk, *row)]
+    if vote_rows:
+        values = ", ".join(["(%s, %s, %s)"] * len(vote_rows))
+        statements.append(
+            f"INSERT INTO {CandidateVotes._meta.db_table} (revision_id, candidate_id, votes) VALUES {values}"
+        )
+        params += [value for row in vote_rows for value in (revision.pk, *row)]
+    if not statements:
+        return
+    # PostgreSQL runs an INSERT in a WITH clause to completion, read or not.
+    *first, last = statements
+    sql = (
+        f"WITH {', '.join(f'rows_{n} AS ({statement})' for n, statement in enumerate(first))} " if first else ""
+    ) + last
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _agrees(tally, first, numbers):
+    """Whether `numbers` are the numbers of the first entry `first`, without reading its rows back.
+
+    The first entry's digest seals what its officer typed: the same document
+    with these numbers in its place hashes to it exactly when the numbers are
+    equal (a row edited behind the portal's back cannot make them agree).
+    """
+    document = digests.reading_document(
+        contest_id=tally.contest_id,
+        station_code=tally.station.code,
+        number=first.number,
+        source=first.source,
+        reason=first.reason,
+        numbers=numbers,
+        scan_digests=first.scan_digests,
+        previous_digest=first.previous_digest,
+    )
+    return digests.digest(document) == first.digest
+
+
+def _publish(tally, revision, numbers, candidates):
+    """Make `revision` (whose numbers are `numbers`) the form's published reading; move every ancestor's totals.
+
+    The form's row is saved first and the totals moved last: the ancestors'
+    rows (the whole country's among them) are the rows every publish of the
+    contest waits for, so they are held only from the last statements to the commit.
+    """
     old = None
     if tally.current_revision_id:
         old = TallyRevision.objects.with_numbers().get(pk=tally.current_revision_id).numbers()
-    results_apply(contest=tally.contest, station_code=tally.station.code, old=old, new=numbers)
     tally.current_revision = revision
     tally.pending_entry = None
     tally.conflicting_entry = None
     tally.state = Tally.State.PUBLISHED
+    tally.save(update_fields=STATE_FIELDS)
+    results_apply(contest=tally.contest, station_code=tally.station.code, old=old, new=numbers, candidates=candidates)
+    # Once committed, a worker renders the hottest pages above the TPS under their new versions.
+    task_queue_on_commit(REFRESH_PAGES, tally.contest_id, tally.station.code)
 
 
 def _published_write(tally, numbers, source, user, *, scan_digests, reason):
     """A reading published as it is written (a resolution, a correction), on a form locked by the caller."""
+    candidates = _candidates(tally, numbers)
     revision = _revision_write(
         tally=tally,
+        last=_last_revision(tally),
+        candidates=candidates,
         numbers=numbers,
         source=source,
         entered_by=user,
@@ -114,17 +199,32 @@ def _published_write(tally, numbers, source, user, *, scan_digests, reason):
         reason=reason,
         published=True,
     )
-    _publish(tally, revision, numbers)
-    tally.save(update_fields=STATE_FIELDS)
+    _publish(tally, revision, numbers, candidates)
     return revision
 
 
 def _locked(tally, user):
-    station_access_require(user=user, station=tally.station)
+    """The form's row, locked, read afresh; refused (and logged) when its TPS is outside the user's region.
+
+    The region check is part of the locking query, so it costs no query of its own.
+    """
     # of=self: only the form's row is locked (PostgreSQL refuses to lock the
     # nullable side of the joins: a nationwide contest has no region).
-    related = Tally.objects.select_related("contest__region", "station", "current_revision")
-    return related.select_for_update(of=("self",)).get(pk=tally.pk)
+    forms = Tally.objects.select_related("contest__region", "station").filter(pk=tally.pk)
+    try:
+        return forms.filter(scope_q(user, "station__code")).select_for_update(of=("self",)).get()
+    except Tally.DoesNotExist:
+        station_access_require(user=user, station=tally.station)
+        raise
+
+
+def _last_revision(tally):
+    """The form's latest revision, or None.
+
+    Read in a statement of its own after the row lock: its snapshot then sees
+    a revision that a concurrent entry committed while we waited for the lock.
+    """
+    return tally.revisions.order_by("-number").first()
 
 
 def tally_enter(*, tally, numbers, entered_by, scan_digests=()):
@@ -141,10 +241,15 @@ def tally_enter(*, tally, numbers, entered_by, scan_digests=()):
             raise TallyRefused(_("This form is published already: enter a correction with its reason instead."))
         if tally.state == Tally.State.CONFLICT:
             raise TallyRefused(_("The two entries of this form disagree: a third person resolves them."))
-        first = tally.pending_entry
-        if first is None:
+        if tally.pending_entry_id is None:
+            candidates = _candidates(tally, numbers)
             revision = _revision_write(
                 tally=tally,
+                # A form leaves EMPTY with its first revision, so an empty one has
+                # none to read. (Were one written behind the services' back,
+                # revision 1 would clash with it on the unique (form, number) constraint.)
+                last=None if tally.state == Tally.State.EMPTY else _last_revision(tally),
+                candidates=candidates,
                 numbers=numbers,
                 source=TallyRevision.Source.OFFICER_ENTRY,
                 entered_by=entered_by,
@@ -152,26 +257,32 @@ def tally_enter(*, tally, numbers, entered_by, scan_digests=()):
             )
             tally.pending_entry = revision
             tally.state = Tally.State.AWAITING_SECOND
-        elif first.entered_by_id == entered_by.pk:
+            tally.save(update_fields=STATE_FIELDS)
+            return revision
+        # The pending entry is the form's latest revision: nothing else is written while it waits.
+        last = _last_revision(tally)
+        first = last if last.pk == tally.pending_entry_id else tally.pending_entry
+        if first.entered_by_id == entered_by.pk:
             raise TallyRefused(_("You made the first entry of this form: a different officer makes the second."))
+        candidates = _candidates(tally, numbers)
+        agrees = _agrees(tally, first, numbers)
+        revision = _revision_write(
+            tally=tally,
+            last=last,
+            candidates=candidates,
+            numbers=numbers,
+            source=TallyRevision.Source.SECOND_ENTRY,
+            entered_by=entered_by,
+            scan_digests=scan_digests,
+            published=agrees,
+            verifies=first if agrees else None,
+        )
+        if agrees:
+            _publish(tally, revision, numbers, candidates)
         else:
-            first_numbers = TallyRevision.objects.with_numbers().get(pk=first.pk).numbers()
-            agrees = digests.numbers_document(first_numbers) == digests.numbers_document(numbers)
-            revision = _revision_write(
-                tally=tally,
-                numbers=numbers,
-                source=TallyRevision.Source.SECOND_ENTRY,
-                entered_by=entered_by,
-                scan_digests=scan_digests,
-                published=agrees,
-                verifies=first if agrees else None,
-            )
-            if agrees:
-                _publish(tally, revision, numbers)
-            else:
-                tally.conflicting_entry = revision
-                tally.state = Tally.State.CONFLICT
-        tally.save(update_fields=STATE_FIELDS)
+            tally.conflicting_entry = revision
+            tally.state = Tally.State.CONFLICT
+            tally.save(update_fields=STATE_FIELDS)
     return revision
 
 

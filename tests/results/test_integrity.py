@@ -134,3 +134,47 @@ def test_the_head_moves_only_when_a_published_form_changes(published, governor, 
     tally_correct(tally=published[1], numbers=c1([10, 20, 31]), entered_by=officers[2], reason="recount")
     second = contest_head_record(governor)
     assert second != first and ContestHead.objects.filter(contest=governor).count() == 2
+
+
+def test_every_chunk_of_forms_is_checked_and_mismatches_come_in_tps_order(published, governor):
+    from results.integrity import chain_mismatches
+
+    assert list(chain_mismatches(governor, forms_per_chunk=1)) == []
+    for form in published:
+        TallyRevision.objects.filter(pk=form.current_revision_id).update(valid_votes=1)
+    found = [mismatch.where for mismatch in chain_mismatches(governor, forms_per_chunk=1)]
+    assert found == ["TPS 61.71.06.1001.001 revision 2", "TPS 61.71.06.1001.002 revision 2"]
+    checked = []
+    list(chain_mismatches(governor, forms_per_chunk=1, progress=checked.append))
+    assert checked == [2, 2]
+
+
+def test_a_broken_chain_is_named(published, governor):
+    from results.integrity import chain_mismatches
+
+    TallyRevision.objects.filter(pk=published[1].current_revision_id).update(previous_digest="0" * 64)
+    whats = [(mismatch.where, mismatch.what) for mismatch in chain_mismatches(governor)]
+    assert ("TPS 61.71.06.1001.002 revision 2", "the chain is broken: previous digest differs") in whats
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_check_outside_a_transaction_reads_ahead_and_still_names_each_mismatch(kalbar, governor, officers):
+    from results.integrity import chain_mismatches
+
+    for station, votes in ((kalbar["tps_bansir_laut_1"], [40, 70, 80]), (kalbar["tps_bansir_laut_2"], [10, 20, 30])):
+        form = Tally.objects.create(contest=governor, station=station)
+        tally_enter(tally=form, numbers=c1(votes), entered_by=officers[0])
+        tally_enter(tally=form, numbers=c1(votes), entered_by=officers[1])
+    assert not connection.in_atomic_block
+    checked = []
+    assert list(chain_mismatches(governor, forms_per_chunk=1, progress=checked.append)) == []
+    assert checked == [2, 2]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE results_votercount SET voted_total = 1 WHERE voter_list = 'dpt'")
+    found = [(mismatch.where, mismatch.what) for mismatch in chain_mismatches(governor, forms_per_chunk=1)]
+    assert found == [
+        (f"TPS 61.71.06.1001.00{tps} revision {number}", "the stored reading does not match its digest")
+        for tps in (1, 2)
+        for number in (1, 2)
+    ]
