@@ -388,16 +388,29 @@ HOT_LEVELS = (0, codes.PROVINCE, codes.REGENCY)
 
 
 def pages_refresh(contest, station_code):
-    """Render the hot pages above a TPS under their current versions, in every language, into the cache."""
+    """Render the hot pages above a TPS under their current versions, in every language, into the cache.
+
+    At most once a second per page: at election-night rates the contest's
+    page moves many times a second, and the nginx micro-cache in front
+    serves it meanwhile. Returns how many pages were rendered.
+    """
     hot = [
         code for code in result_codes(contest, station_code) if (codes.region_level(code) if code else 0) in HOT_LEVELS
     ]
     versions = dict(
         RegionResult.objects.filter(contest=contest, region_code__in=hot).values_list("region_code", "version")
     )
+    rendered = 0
     for code in hot:
+        try:
+            if not cache.add(f"pages-refreshed:{contest.pk}:{code or '*'}", 1, 1):
+                continue
+        except Exception:
+            logger.warning("page cache unreachable: no page rendered ahead", exc_info=True)
+            return rendered
         for language, _name in settings.LANGUAGES:
             with translation.override(language):
                 key = page_key("page", contest.pk, code, versions.get(code, 0), language)
                 page_store(key, region_body(contest, code, kind="page"))
-    return len(hot)
+                rendered += 1
+    return rendered

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from results.models import PollingStation, RegionResult, Tally
-from results.pages import page_key
+from results.pages import page_key, pages_refresh
 from results.services import tally_enter
 from tests.factories import UserFactory
 from tests.results.conftest import c1
@@ -82,3 +82,8 @@ def test_pages_still_render_when_the_cache_is_down(client, counted, settings):
     response = client.get(page(counted, "61.71"))
     assert response.status_code == 200
     assert "Kota Pontianak" in response.content.decode()
+
+
+def test_the_hot_pages_are_rendered_ahead_at_most_once_a_second(counted):
+    assert pages_refresh(counted, "61.71.06.1001.001") == 4  # Kalbar and Kota Pontianak, in two languages
+    assert pages_refresh(counted, "61.71.06.1001.002") == 0
