@@ -9,7 +9,9 @@ from .services import SnapshotBusy, snapshot_build, snapshot_publish, snapshot_s
 log = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True)
+# A first build (or one after a deploy changed the templates) renders every page: far longer than
+# the minute a task gets by default. The build lock makes the minute's next runs skip meanwhile.
+@shared_task(ignore_result=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
 def refresh_snapshot():
     """Build the next snapshot with what changed, then publish it to the bucket if there is one.
 
