@@ -168,6 +168,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How long a process may answer a public page under the data version it last looked up (s).
+PAGE_VERSION_MEMO_SECONDS = env_int("KPU_PAGE_VERSION_MEMO_SECONDS", 1)
+
 # The API is read-only and public: any site may read it from a browser.
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import io
 import logging
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,8 +41,52 @@ def page_key(kind, contest_id, code, version, language):
     return f"page:{kind}:{contest_id}:{code or '*'}:{version}:{language}"
 
 
+# Each process remembers a page's version for a moment: the hottest pages are asked for many times a
+# second, and a version a second old is as good as the nginx micro-cache in front. 0 turns it off.
+_recent_versions = {}
+
+
+def page_version_recent(election, contest, code):
+    """selectors.page_version, remembered for PAGE_VERSION_MEMO_SECONDS in this process."""
+    seconds = settings.PAGE_VERSION_MEMO_SECONDS
+    key = (election, contest, code)
+    now = time.monotonic()
+    found = _recent_versions.get(key)
+    if seconds and found and found[0] > now:
+        return found[1]
+    version = selectors.page_version(election_slug=election, contest_slug=contest, code=code or None)
+    if seconds and version is not None:
+        if len(_recent_versions) > 10_000:
+            _recent_versions.clear()
+        _recent_versions[key] = (now + seconds, version)
+    return version
+
+
+def memory_forget():
+    """Empty this process's versions and pages: after a restore, or between tests."""
+    _recent_versions.clear()
+    _served.clear()
+
+
+# The latest pages this process served, by key. A key carries its data version, so an entry is
+# never wrong, only old; the dict is emptied when it grows, rather than tracking use.
+_served = {}
+_SERVED_MAX = 512
+
+
 def page_fetch(key, render):
     """The cached bytes under `key`, or render and keep them. A cache that is down only costs the render."""
+    body = _served.get(key)
+    if body is not None:
+        return body
+    body = _redis_fetch(key, render)
+    if len(_served) >= _SERVED_MAX:
+        _served.clear()
+    _served[key] = body
+    return body
+
+
+def _redis_fetch(key, render):
     try:
         body = cache.get(key)
     except Exception:  # the cache is an optimisation: Redis down must not take the pages down

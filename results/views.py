@@ -55,7 +55,7 @@ def _code(normalize, code):
 
 def region_response(request, *, election, contest, code, kind):
     """A region (code "" = the contest's whole area) as a page, a widget, JSON or CSV, from the page cache."""
-    version = selectors.page_version(election_slug=election, contest_slug=contest, code=code or None)
+    version = pages.page_version_recent(election, contest, code)
     if version is None:
         raise Http404("no such contest")
     if kind == "page" and code and code == version.area_code:  # the contest's own area: one address

@@ -1,7 +1,9 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
+from results.pages import memory_forget
 from tests.factories import PollingStationFactory, RegionFactory
 
 
@@ -16,6 +18,16 @@ def english():
 def client():
     """A browser that asks for English; without the header pages come in Indonesian."""
     return Client(headers={"accept-language": "en"})
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache(settings):
+    """Ids come back after a rollback, so one test's cached page could answer the next one's request."""
+    settings.PAGE_VERSION_MEMO_SECONDS = 0  # tests read their own publishes at once; test_page_cache tests it
+    cache.clear()
+    memory_forget()
+    yield
+    memory_forget()
 
 
 @pytest.fixture(autouse=True)

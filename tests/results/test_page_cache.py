@@ -1,5 +1,7 @@
 """Pages cached under their region's data version: a publish moves exactly the pages above its TPS."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 
@@ -87,3 +89,16 @@ def test_pages_still_render_when_the_cache_is_down(client, counted, settings):
 def test_the_hot_pages_are_rendered_ahead_at_most_once_a_second(counted):
     assert pages_refresh(counted, "61.71.06.1001.001") == 4  # Kalbar and Kota Pontianak, in two languages
     assert pages_refresh(counted, "61.71.06.1001.002") == 0
+
+
+def test_a_process_answers_a_hot_page_from_memory_for_a_second_then_asks_again(
+    client, counted, settings, django_assert_num_queries
+):
+    settings.PAGE_VERSION_MEMO_SECONDS = 1
+    page_url = page(counted, "61.71")
+    first = client.get(page_url).content
+    with django_assert_num_queries(0):
+        assert client.get(page_url).content == first
+    time.sleep(1.1)
+    with django_assert_num_queries(1):
+        assert client.get(page_url).content == first
