@@ -46,20 +46,31 @@ def page_key(kind, contest_id, code, version, language):
 _recent_versions = {}
 
 
-def page_version_recent(election, contest, code):
-    """selectors.page_version, remembered for PAGE_VERSION_MEMO_SECONDS in this process."""
+def _remembered(key, read):
     seconds = settings.PAGE_VERSION_MEMO_SECONDS
-    key = (election, contest, code)
     now = time.monotonic()
     found = _recent_versions.get(key)
     if seconds and found and found[0] > now:
         return found[1]
-    version = selectors.page_version(election_slug=election, contest_slug=contest, code=code or None)
+    version = read()
     if seconds and version is not None:
         if len(_recent_versions) > 10_000:
             _recent_versions.clear()
         _recent_versions[key] = (now + seconds, version)
     return version
+
+
+def page_version_recent(election, contest, code):
+    """selectors.page_version, remembered for PAGE_VERSION_MEMO_SECONDS in this process."""
+    return _remembered(
+        ("region", election, contest, code),
+        lambda: selectors.page_version(election_slug=election, contest_slug=contest, code=code or None),
+    )
+
+
+def station_version_recent(contest_id, code):
+    """selectors.station_version, remembered likewise."""
+    return _remembered(("tps", contest_id, code), lambda: selectors.station_version(contest_id, code))
 
 
 def memory_forget():

@@ -89,7 +89,7 @@ def station_response(request, *, election, contest, code, kind):
         request,
         response_class=HttpResponse,
         key=pages.page_key(
-            f"tps-{kind}", contest_id, code, selectors.station_version(contest_id, code), translation.get_language()
+            f"tps-{kind}", contest_id, code, pages.station_version_recent(contest_id, code), translation.get_language()
         ),
         last_modified=None,
         render=render_body,
