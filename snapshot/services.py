@@ -91,13 +91,20 @@ def _lock(root):
         yield
 
 
-def _write(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _folder(path, made):
+    """mkdir once per folder of a build: tens of thousands of files share a few thousand folders."""
+    if path not in made:
+        path.mkdir(parents=True, exist_ok=True)
+        made.add(path)
+
+
+def _write(path, data, made=None):
+    _folder(path.parent, made if made is not None else set())
     path.write_bytes(data)
 
 
-def _link_or_copy(source, target):
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _link_or_copy(source, target, made=None):
+    _folder(target.parent, made if made is not None else set())
     try:
         os.link(source, target)
     except OSError:  # another file system: copy instead
@@ -114,23 +121,20 @@ def snapshot_build(*, full=False, progress=None):
         known = previous["files"] if previous else {}
         generation = (current_manifest(root) or {"generation": 0})["generation"] + 1 if previous_dir else 1
         generations = root / "generations"
-        for leftover in generations.glob("*") if generations.exists() else []:
-            # Interrupted builds and generations older than the current one's predecessor.
-            if leftover != previous_dir and leftover.name != f"{generation - 2:08d}":
-                shutil.rmtree(leftover, ignore_errors=True)
         target = generations / f"{generation:08d}"
+        shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
         target.mkdir(parents=True)
-        files, rendered, reused = {}, 0, 0
+        files, rendered, reused, made = {}, 0, 0, set()
         for page in site_pages():
             name = file_of(page.path)
             old = known.get(name)
             if old and old.get("version") == page.version:
-                _link_or_copy(previous_dir / name, target / name)
+                _link_or_copy(previous_dir / name, target / name, made)
                 files[name] = old
                 reused += 1
             else:
                 body = page.render()
-                _write(target / name, body)
+                _write(target / name, body, made)
                 files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
                 rendered += 1
             if progress:
@@ -152,7 +156,13 @@ def snapshot_build(*, full=False, progress=None):
         link.unlink(missing_ok=True)
         link.symlink_to(target.relative_to(root))
         os.replace(link, root / "current")
-        return Built(generation, rendered, reused, len(files), time.monotonic() - started)
+        built = Built(generation, rendered, reused, len(files), time.monotonic() - started)
+        # Once the new one is current: all but it and its predecessor (a reader may still be in that one),
+        # interrupted builds included.
+        for leftover in generations.glob("*"):
+            if leftover not in (target, previous_dir):
+                shutil.rmtree(leftover, ignore_errors=True)
+        return built
 
 
 def _heads():
