@@ -9,35 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from results.models import PollingStation, Region, Tally
+from results.models import Region, Tally
 from results.services import tally_enter
 from snapshot.services import MANIFEST, current_dir, current_manifest, snapshot_build
-from tests.factories import UserFactory
 from tests.results.conftest import c1
+from tests.snapshot.conftest import publish
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def snapshot_root(settings, tmp_path):
-    settings.SNAPSHOT_ROOT = tmp_path / "snapshot"
-    settings.SNAPSHOT_KEY_FILE = tmp_path / "snapshot.pem"
-    return settings.SNAPSHOT_ROOT
-
-
-@pytest.fixture
-def counted(kalbar, governor, officers):
-    first, second, _third = officers
-    form = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
-    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=first)
-    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=second)
-    return governor
-
-
-def publish(contest, code, votes):
-    form = Tally.objects.create(contest=contest, station=PollingStation.objects.get(code=code))
-    for _entry in range(2):
-        tally_enter(tally=form, numbers=c1(votes), entered_by=UserFactory(is_superuser=True))
 
 
 def test_the_snapshot_holds_every_page_of_the_site_with_a_banner(counted):

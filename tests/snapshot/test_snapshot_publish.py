@@ -18,36 +18,16 @@ import requests
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 
-from results.models import Tally
-from results.services import tally_enter
 from snapshot.services import MANIFEST, PUBLIC_KEY, SIGNATURE, current_dir, current_manifest, snapshot_build
 from snapshot.services import snapshot_publish as publish_snapshot
 from tests.factories import RegionFactory
-from tests.results.conftest import c1
-from tests.snapshot.test_snapshot import publish
+from tests.snapshot.conftest import publish
 from tests.uploads.test_s3_storage import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "kpu-snapshot"
 SIGNED = {PUBLIC_KEY, SIGNATURE, MANIFEST}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_S3_REGION_NAME": "us-east-1"}
-
-
-@pytest.fixture(autouse=True)
-def snapshot_root(settings, tmp_path):
-    settings.SNAPSHOT_ROOT = tmp_path / "snapshot"
-    settings.SNAPSHOT_KEY_FILE = tmp_path / "snapshot.pem"
-    return settings.SNAPSHOT_ROOT
-
-
-@pytest.fixture
-def counted(kalbar, governor, officers):
-    """One TPS of the governor's race published, as in test_snapshot.py."""
-    first, second, _third = officers
-    form = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
-    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=first)
-    tally_enter(tally=form, numbers=c1([40, 70, 80]), entered_by=second)
-    return governor
 
 
 @pytest.fixture(scope="module")
