@@ -64,10 +64,15 @@ and connection count (CONNECTIONS=64,256), in two interleaved rounds of 5 s
 - (a) the contest page /pilkada-2018/gubernur-kalbar/ through nginx with
   gunicorn alive: the one-second micro-cache, refreshed in the background;
 - (c) the plain static file: the snapshot's bytes of the same page;
-- then gunicorn is stopped, nginx restarted with an empty micro-cache (a
-  cached page would be served stale, not from the snapshot), and
-  (b) the same URL, answered from the snapshot (X-Snapshot and the bytes
-  checked before), interleaved again with (c).
+- then gunicorn is stopped (SIGTERM: it leaves `gunicorn-stopped` in the
+  snapshot root on its way out, deploy/gunicorn.conf.py), nginx restarted
+  with an empty micro-cache (a cached page would be served stale, not from
+  the snapshot), and (b) the same URL, answered from the snapshot without a
+  proxy attempt (X-Snapshot and the bytes checked before), interleaved again
+  with (c);
+- then that file is removed, as after a crash, nginx restarted again, and
+  (b') the same URL: nginx tries gunicorn, marks it down for 2 s, and answers
+  from the snapshot through its error page, interleaved with (c).
 
 Printed: req/s (mean of the rounds) and p99 (worst round) of each, and the
 ratios (b)/(c) (aim >= 0.9) and (a)/(c) (aim >= 0.5), each against the (c)
@@ -612,8 +617,21 @@ def part_http(tmp, env, root):
                 f"{'same' if answer == body else 'other'} bytes than the snapshot file"
             )
         generation = headers["X-Snapshot"]
+        flag = root / "gunicorn-stopped"
+        if not flag.exists():
+            sys.exit(f"gunicorn stopped without leaving {flag} for nginx")
         print("wrk: nginx from the snapshot (gunicorn stopped) and static file ...", flush=True)
         dead = rounds({"(b) snapshot, gunicorn down": front, "(c) static file": static})
+        # A crash leaves no word: nginx tries the proxy, marks it down, and falls back.
+        flag.unlink()
+        public.server_stop(nginx)
+        nginx = nginx_start(tmp, env, front_port, static_port, upstream)
+        servers.append(nginx)
+        wait_until(lambda: get(static)[0] == 200, "nginx once more")
+        if get(front)[2] != body:
+            sys.exit("with gunicorn crashed: not the snapshot's bytes")
+        print("wrk: nginx from the snapshot (gunicorn crashed) and static file ...", flush=True)
+        crashed = rounds({"(b') snapshot, gunicorn crashed": front, "(c) static file": static})
     finally:
         for process in reversed(servers):
             public.server_stop(process)
@@ -635,6 +653,8 @@ def part_http(tmp, env, root):
             (alive, "(c) static file", None),
             (dead, "(b) snapshot, gunicorn down", AIM_SNAPSHOT),
             (dead, "(c) static file", None),
+            (crashed, "(b') snapshot, gunicorn crashed", None),
+            (crashed, "(c) static file", None),
         ):
             rate, p99, errors = phase[(name, connections)]
             baseline = phase[("(c) static file", connections)][0]
@@ -644,7 +664,10 @@ def part_http(tmp, env, root):
             if errors:
                 line += f"   ({errors})"
             print(line)
-    print("Each ratio is against the (c) run interleaved with it (gunicorn alive for (a), stopped for (b)).")
+    print(
+        "Each ratio is against the (c) run interleaved with it: gunicorn alive for (a); for (b) stopped, which "
+        "leaves gunicorn-stopped for nginx (deploy/gunicorn.conf.py); for (b') that file removed, as after a crash."
+    )
 
 
 def main():

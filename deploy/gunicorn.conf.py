@@ -31,3 +31,22 @@ accesslog = "-"
 # gunicorn's control socket is one path per user ($HOME/.gunicorn): unused here, and
 # two servers on one machine (tests, a second site) would fight over it.
 control_socket_disable = True
+
+
+def _stopped_flag():
+    """Where nginx (deploy/nginx.conf) looks to skip the proxy and answer from the snapshot."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpuportal.settings")
+    from django.conf import settings
+
+    return settings.SNAPSHOT_ROOT / "gunicorn-stopped"
+
+
+def when_ready(server):
+    _stopped_flag().unlink(missing_ok=True)
+
+
+def on_exit(server):
+    """A clean stop (deploys, maintenance): readers get the snapshot at static-file speed, not a failed proxy."""
+    flag = _stopped_flag()
+    flag.parent.mkdir(parents=True, exist_ok=True)
+    flag.touch()
