@@ -7,10 +7,12 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 
 from results.models import ContestHead, IntegrityCheck, RegionResult, Tally, TallyRevision
 from results.services import contest_head_record, tally_correct, tally_enter
 from results.tasks import check_integrity
+from tests.factories import CandidateFactory, ContestFactory
 from tests.results.conftest import c1
 
 # The README's few lines, as an outsider would run them: no Django, no code of ours.
@@ -177,4 +179,44 @@ def test_a_check_outside_a_transaction_reads_ahead_and_still_names_each_mismatch
         (f"TPS 61.71.06.1001.00{tps} revision {number}", "the stored reading does not match its digest")
         for tps in (1, 2)
         for number in (1, 2)
+    ]
+
+
+@pytest.mark.postgres
+def test_postgresql_hashes_each_reading_as_python_does_and_leaves_it_non_ascii_text(kalbar, officers):
+    """Twelve pairs (keys "10" before "2"), scans stored unsorted, reasons JSON must escape: PostgreSQL's digest.
+
+    A reason with non-ASCII letters is escaped differently by PostgreSQL, so
+    Python recomputes that one; a reading altered behind the portal's back is
+    caught either way.
+    """
+    from results.integrity import _chunk_checked_postgresql, chain_mismatches
+
+    contest = ContestFactory(region=kalbar["province"])
+    for number in range(1, 13):
+        CandidateFactory(contest=contest, ballot_number=number)
+    form = Tally.objects.create(contest=contest, station=kalbar["tps_bansir_laut_1"])
+    scans = ["f0" * 32, "0a" * 32, "9b" * 32]
+    for officer in officers[:2]:
+        tally_enter(tally=form, numbers=c1(list(range(1, 13))), entered_by=officer, scan_digests=scans)
+    for votes, reason in (
+        (range(2, 14), 'quotes " and \\ backslash,\ttab\nnew line \x01 and </script>'),
+        (range(3, 15), "recount: rekapitulasi ulang, surat suara tercoblos dua kali — ✓ 🗳"),
+    ):
+        tally_correct(tally=form, numbers=c1(list(votes)), entered_by=officers[2], reason=reason)
+    TallyRevision.objects.filter(tally=form, number=1).update(scan_digests=list(reversed(scans)))
+    codes = (kalbar["tps_bansir_laut_1"].code,) * 2
+
+    count, suspects = _chunk_checked_postgresql(contest, *codes)
+    assert count == 4
+    # Only the non-ASCII reason comes back, recomputed by Python and found whole.
+    assert [(number, stored == recomputed) for _code, _form, number, stored, *_rest, recomputed in suspects] == [
+        (4, True)
+    ]
+    assert list(chain_mismatches(contest)) == []
+
+    TallyRevision.objects.filter(tally=form, number=3).update(valid_votes=F("valid_votes") + 1)
+    TallyRevision.objects.filter(tally=form, number=4).update(reason="recount: ✓")
+    assert [(mismatch.where, mismatch.what) for mismatch in chain_mismatches(contest)] == [
+        (f"TPS {codes[0]} revision {number}", "the stored reading does not match its digest") for number in (3, 4)
     ]
