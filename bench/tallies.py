@@ -51,6 +51,9 @@ FORMS = int(os.environ.get("FORMS", 20_000))
 # LOAD_ALL=0 skips the bulk loader: verify_integrity then checks only the published FORMS.
 LOAD_ALL = os.environ.get("LOAD_ALL", "1") != "0"
 WORKERS = 2
+# A publish queues its pages' refresh for a worker, as in production: on this Redis
+# database (flushed before and after), where no worker takes them.
+BROKER_DB = 6
 
 SETUP = """
 import time, django
@@ -61,8 +64,8 @@ from results.aggregates import contest_results_build
 from results.models import Candidate, Contest, Election
 election = Election.objects.create(name="Pemilu 2024", slug="pemilu-2024", kind="general", date="2024-02-14",
                                    max_voters_per_station=300)
-contest = Contest.objects.create(election=election, name="Presiden 2024", office="president", scope="national",
-                                 reserve_share="2.0")
+contest = Contest.objects.create(election=election, name="Presiden 2024", slug="presiden-2024", office="president",
+                                 scope="national", reserve_share="2.0")
 for number in (1, 2, 3):
     Candidate.objects.create(contest=contest, ballot_number=number, name=f"Pasangan {number}")
 for name in ("bench-1", "bench-2"):
@@ -238,6 +241,17 @@ for n in range(worker, count, workers):
 """
 
 
+def bench_env():
+    broker = f"redis://127.0.0.1:6379/{BROKER_DB}"
+    return {**national.django_env(), "DJANGO_SETTINGS_MODULE": "kpuportal.settings", "CELERY_BROKER_URL": broker}
+
+
+def broker_flush():
+    import redis
+
+    redis.Redis(host="127.0.0.1", port=6379, db=BROKER_DB).flushdb()
+
+
 def python(script, *args, capture=True):
     """Run a script in a fresh interpreter with the bench database; returns (seconds, output, peak RSS MiB)."""
     with tempfile.TemporaryFile() as output:
@@ -245,7 +259,7 @@ def python(script, *args, capture=True):
         process = subprocess.Popen(
             [sys.executable, "-c", script, *map(str, args)],
             cwd=ROOT,
-            env={**national.django_env(), "DJANGO_SETTINGS_MODULE": "kpuportal.settings"},
+            env=bench_env(),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -260,7 +274,7 @@ def python(script, *args, capture=True):
 
 def in_parallel(script, workers, *extra):
     """Seconds for `workers` processes running `script WORKER WORKERS ...` at once."""
-    env = {**national.django_env(), "DJANGO_SETTINGS_MODULE": "kpuportal.settings"}
+    env = bench_env()
     start = time.perf_counter()
     processes = [
         subprocess.Popen([sys.executable, "-c", script, str(n), str(workers), *map(str, extra)], cwd=ROOT, env=env)
@@ -275,6 +289,7 @@ def in_parallel(script, workers, *extra):
 def main():
     national.generate_files()
     national.create_database()
+    broker_flush()
     try:
         print("loading the national lists ...", flush=True)
         national.manage("migrate", "-v0")
@@ -331,6 +346,7 @@ def main():
         print(f"  ({verify_output.splitlines()[-1]})")
     finally:
         national.drop_database()
+        broker_flush()
 
 
 if __name__ == "__main__":
