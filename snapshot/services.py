@@ -91,24 +91,38 @@ def _lock(root):
         yield
 
 
-def _folder(path, made):
-    """mkdir once per folder of a build: tens of thousands of files share a few thousand folders."""
-    if path not in made:
-        path.mkdir(parents=True, exist_ok=True)
-        made.add(path)
+# Paths in the build's loop are plain strings: a national snapshot has millions of files, and
+# pathlib's joins cost more than the hard links themselves.
+
+
+def _folder(folder, made):
+    """mkdir once per folder of a build: a snapshot's files share far fewer folders."""
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
 
 
 def _write(path, data, made=None):
-    _folder(path.parent, made if made is not None else set())
-    path.write_bytes(data)
+    _folder(os.path.dirname(path), made if made is not None else set())
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _link_or_copy(source, target, made=None):
-    _folder(target.parent, made if made is not None else set())
+    _folder(os.path.dirname(target), made if made is not None else set())
     try:
         os.link(source, target)
     except OSError:  # another file system: copy instead
         shutil.copyfile(source, target)
+
+
+def _manifest_body(manifest):
+    """The manifest as JSON, one file a line: the C encoder (json's indent= is pure Python, minutes nationally)."""
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
+    files = manifest["files"]
+    head = encode({key: value for key, value in manifest.items() if key != "files"})
+    lines = ",\n".join(f"{encode(name)}: {encode(entry)}" for name, entry in sorted(files.items()))
+    return f'{head[:-1]}, "files": {{\n{lines}\n}}}}\n'.encode()
 
 
 def snapshot_build(*, full=False, progress=None):
@@ -125,16 +139,17 @@ def snapshot_build(*, full=False, progress=None):
         shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
         target.mkdir(parents=True)
         files, rendered, reused, made = {}, 0, 0, set()
+        previous_prefix, target_prefix = f"{previous_dir}/", f"{target}/"
         for page in site_pages():
             name = file_of(page.path)
             old = known.get(name)
             if old and old.get("version") == page.version:
-                _link_or_copy(previous_dir / name, target / name, made)
+                _link_or_copy(previous_prefix + name, target_prefix + name, made)
                 files[name] = old
                 reused += 1
             else:
                 body = page.render()
-                _write(target / name, body, made)
+                _write(target_prefix + name, body, made)
                 files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
                 rendered += 1
             if progress:
@@ -146,9 +161,9 @@ def snapshot_build(*, full=False, progress=None):
             "generation": generation,
             "as_of": timezone.now().isoformat(),
             "heads": _heads(),
-            "files": dict(sorted(files.items())),
+            "files": files,
         }
-        body = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        body = _manifest_body(manifest)
         _write(target / MANIFEST, body)
         _write(target / SIGNATURE, signing.sign(body).encode())
         os.sync()  # the whole generation on disk before it becomes current

@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
+from django.utils import translation
 
-from results.models import Region, Tally
+from results import pages
+from results.models import WHOLE_COUNTRY, Contest, Region, Tally
 from results.services import tally_enter
 from snapshot.services import MANIFEST, current_dir, current_manifest, snapshot_build
+from snapshot.site import _Addresses
+from tests.factories import ContestFactory
 from tests.results.conftest import c1
 from tests.snapshot.conftest import publish
 
@@ -150,3 +155,22 @@ def test_public_pages_come_from_the_snapshot_when_the_database_is_gone(client, k
         connection.close()
         settings_dict.clear()
         settings_dict.update(saved)
+
+
+def test_every_page_address_is_the_one_reverse_gives(counted, kalbar):
+    """Addresses are reversed once per shape and filled in with each code: the same as reversing each one."""
+    nationwide = ContestFactory(election=counted.election, scope=Contest.Scope.NATIONAL, region=None, slug="presiden-9")
+    codes = ["", WHOLE_COUNTRY, "61", "61.71", "61.71.06", "61.71.06.1001", "61.71.06.1001.001", "61.71.06.1001.012"]
+    for contest in (counted, nationwide):
+        address = _Addresses(contest)
+        for code in codes:
+            for language in ("id", "en"):
+                with translation.override(language):
+                    expected = {
+                        "page": pages.page_url(contest, code),
+                        "widget": reverse("results:widget", kwargs=pages.route(contest, code)),
+                        "json": pages.api_url(contest, code, "json"),
+                        "csv": pages.api_url(contest, code, "csv"),
+                    }
+                for kind, path in expected.items():
+                    assert address(kind, code or contest.area_code, language) == path, (contest, code, kind)
