@@ -41,7 +41,8 @@ def _stopped_flag():
     return settings.SNAPSHOT_ROOT / "gunicorn-stopped"
 
 
-def when_ready(server):
+def post_worker_init(worker):
+    """A worker has loaded the portal and serves from now on: nginx may proxy again."""
     _stopped_flag().unlink(missing_ok=True)
 
 

@@ -65,7 +65,7 @@ def gunicorn(tmp_path, media_root, private_root):
             try:
                 requests.get(f"{url}/admin/login/", timeout=1)
                 return url
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its worker still booting
                 time.sleep(0.2)
         pytest.fail("gunicorn did not start")
 
