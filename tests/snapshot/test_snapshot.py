@@ -14,7 +14,7 @@ from django.utils import translation
 from results import pages
 from results.models import WHOLE_COUNTRY, Contest, Region, Tally
 from results.services import tally_enter
-from snapshot.services import MANIFEST, current_dir, current_manifest, snapshot_build
+from snapshot.services import MANIFEST, _manifest_body, current_dir, current_manifest, snapshot_build
 from snapshot.site import _Addresses
 from tests.factories import ContestFactory
 from tests.results.conftest import c1
@@ -174,3 +174,15 @@ def test_every_page_address_is_the_one_reverse_gives(counted, kalbar):
                     }
                 for kind, path in expected.items():
                     assert address(kind, code or contest.area_code, language) == path, (contest, code, kind)
+
+
+def test_the_manifest_is_json_with_one_file_a_line():
+    files = {f"{code}/index.html": {"sha256": "ab" * 32, "size": 7, "version": "v:1"} for code in ("61.71", "61")}
+    manifest = {"generation": 2, "as_of": "2026-11-28T19:00:00+07:00", "heads": {"pilkada/gubernur": {}}}
+    body = _manifest_body({**manifest, "files": files})
+    assert json.loads(body) == {**manifest, "files": files}
+    assert body.decode().splitlines()[1:3] == [
+        f'"61.71/index.html": {json.dumps(files["61.71/index.html"])},',
+        f'"61/index.html": {json.dumps(files["61/index.html"])}',
+    ]
+    assert json.loads(_manifest_body({"files": {}})) == {"files": {}}
