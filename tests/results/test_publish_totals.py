@@ -1,5 +1,6 @@
 """What a publish does to the totals above it: versions, the first build, corrections that drop a pair."""
 
+import pytest
 from django.db import connection
 
 from results.aggregates import results_drift
@@ -61,3 +62,17 @@ def test_a_second_entry_is_checked_against_what_the_first_officer_typed(kalbar, 
     assert not tally_enter(tally=form, numbers=c1([40, 70, 81]), entered_by=officers[1]).published
     form.refresh_from_db()
     assert form.state == Tally.State.CONFLICT
+
+
+@pytest.mark.postgres
+def test_autovacuum_visits_the_totals_tables_after_a_thousand_dead_rows(db):
+    """The ancestors' rows are updated by every publish: their dead versions must not wait for a fifth of the table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            [["results_regionresult", "results_candidateresult"]],
+        )
+        options = dict(cursor.fetchall())
+    assert set(options) == {"results_regionresult", "results_candidateresult"}
+    for table, settings in options.items():
+        assert {"autovacuum_vacuum_scale_factor=0", "autovacuum_vacuum_threshold=1000"} <= set(settings or ()), table
