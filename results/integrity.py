@@ -118,10 +118,14 @@ def _chunk_rows(contest, first, last, ids=None):
 
 
 def _recomputed(contest, row):
-    """The digest of a _chunk_rows reading, recomputed from its stored numbers."""
-    code, _id, _tally_id, number, source, reason, scans, _stored, previous_digest, *numbers = row
-    # No voter or candidate rows: [] from _chunk_rows.
-    numbers, voters, candidates = numbers[:13], numbers[13] or (), numbers[14] or ()
+    """The digest of a _chunk_rows reading, recomputed from its stored numbers; None if it cannot be one.
+
+    The portal only ever stores a list of scan digests: anything else was
+    written behind its back and matches no digest (sorting it could even fail).
+    """
+    code, _id, _tally_id, number, source, reason, scans, _stored, previous_digest, *numbers, voters, candidates = row
+    if not isinstance(scans, list) or not all(isinstance(scan, str) for scan in scans):
+        return None
     document = digests.reading_layout(
         contest_id=contest.pk,
         station_code=code,
@@ -133,7 +137,7 @@ def _recomputed(contest, row):
             disabled=(numbers[0:3], numbers[3:6]),
             ballots=numbers[6:10],
             candidates=candidates,
-            votes=numbers[10:13],
+            votes=numbers[10:],
         ),
         scan_digests=scans,
         previous_digest=previous_digest,

@@ -220,3 +220,13 @@ def test_postgresql_hashes_each_reading_as_python_does_and_leaves_it_non_ascii_t
     assert [(mismatch.where, mismatch.what) for mismatch in chain_mismatches(contest)] == [
         (f"TPS {codes[0]} revision {number}", "the stored reading does not match its digest") for number in (3, 4)
     ]
+
+
+@pytest.mark.parametrize("scans", [{"page": "ab" * 32}, [1, 2], ["ab" * 32, None], "ab" * 32, 7])
+def test_scans_rewritten_into_another_shape_are_named_not_a_crash(published, governor, scans):
+    """A scan list replaced behind the portal's back by an object, numbers, a null among digests, a string."""
+    from results.integrity import chain_mismatches
+
+    TallyRevision.objects.filter(pk=published[0].current_revision_id).update(scan_digests=scans)
+    whats = [(mismatch.where, mismatch.what) for mismatch in chain_mismatches(governor)]
+    assert whats == [("TPS 61.71.06.1001.001 revision 2", "the stored reading does not match its digest")]
