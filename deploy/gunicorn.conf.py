@@ -43,11 +43,17 @@ def _stopped_flag():
 
 def post_worker_init(worker):
     """A worker has loaded the portal and serves from now on: nginx may proxy again."""
-    _stopped_flag().unlink(missing_ok=True)
+    try:
+        _stopped_flag().unlink(missing_ok=True)
+    except OSError as error:  # a read-only snapshot root: nginx keeps trying gunicorn, nothing worse
+        worker.log.warning("could not remove %s: %s", error.filename, error.strerror)
 
 
 def on_exit(server):
     """A clean stop (deploys, maintenance): readers get the snapshot at static-file speed, not a failed proxy."""
     flag = _stopped_flag()
-    flag.parent.mkdir(parents=True, exist_ok=True)
-    flag.touch()
+    try:
+        flag.parent.mkdir(parents=True, exist_ok=True)
+        flag.touch()
+    except OSError as error:
+        server.log.warning("could not write %s: %s", error.filename, error.strerror)

@@ -297,6 +297,19 @@ def test_with_gunicorn_dead_every_public_page_comes_from_the_snapshot_through_ng
     assert "X-Snapshot" not in get(front + "/?started=1").headers
 
 
+def test_a_snapshot_root_gunicorn_cannot_write_to_neither_stops_it_serving_nor_stopping(site, processes, tmp_path):
+    """The stopped-file is a convenience for nginx: failing to write or remove it is logged, nothing more."""
+    not_a_folder = tmp_path / "snapshot-root-is-a-file"
+    not_a_folder.write_text("")
+    env = {**site, "KPU_SNAPSHOT_ROOT": str(not_a_folder), "DATABASE_URL": shared_database_url()}
+    gunicorn = start_gunicorn(processes, env)
+    assert get(f"{gunicorn.url}/health/live").status_code == 200
+    os.killpg(gunicorn.pid, signal.SIGTERM)
+    assert gunicorn.wait(30) == 0
+    log = gunicorn.log.read_text()
+    assert "could not remove" in log and "could not write" in log, log
+
+
 class Cluster:
     """A PostgreSQL cluster of the test's own on a free port: the one test that may stop a database."""
 
