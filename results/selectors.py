@@ -427,8 +427,11 @@ def _changes(before, after, candidates):
 
 
 def search(query, *, limit=30):
-    """Regions by name or code (dotted or KPU's undotted) and TPS by code: ([Region], [PollingStation])."""
-    query = query.strip()
+    """Regions by name or code (dotted or KPU's undotted) and TPS by code: ([Region], [PollingStation]).
+
+    NUL characters are dropped: no name holds one, and PostgreSQL refuses them in a query.
+    """
+    query = query.replace("\x00", "").strip()
     if not query:
         return [], []
     try:

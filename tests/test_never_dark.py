@@ -290,7 +290,12 @@ def test_with_gunicorn_dead_every_public_page_comes_from_the_snapshot_through_ng
     processes.kill(gunicorn, signal.SIGTERM)
     assert flag.exists()
     assert_from_snapshot(get(front + "/?stopped=1"), pages["/"], "current")
-    access = [line for line in nginx_log.read_text().splitlines() if "GET /?stopped=1 " in line]
+    # nginx logs a request once its answer is sent: the line may come a moment after the page.
+    access = wait_for(
+        lambda: [line for line in nginx_log.read_text().splitlines() if "GET /?stopped=1 " in line],
+        "nginx to log the request",
+        timeout=10,
+    )
     assert len(access) == 1 and "upstream=-" in access[0], access
     start_gunicorn(processes, env, port=gunicorn.port)
     assert not flag.exists()

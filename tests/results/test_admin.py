@@ -127,3 +127,11 @@ def test_a_reading_shows_its_arithmetic_checks(root_client, kalbar):
     assert "Jumlah suara pasangan calon 0, tetapi suara sah 190." in indonesian
     english = root_client.get(url).content.decode()
     assert "Candidate votes add up to 0, but valid votes are 190." in english
+
+
+def test_an_admin_search_holding_a_nul_character_is_not_a_server_error(root_client, kalbar):
+    for model, model_admin in admin.site._registry.items():
+        if model_admin.search_fields:
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+            for query in ("bansir\x00", "61\x0071"):
+                assert root_client.get(url, {"q": query}).status_code == 200, (url, query)

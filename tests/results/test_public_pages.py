@@ -120,6 +120,15 @@ def test_search_finds_regions_by_name_and_either_code_and_tps_by_code(client, co
     assert "Tidak ada" in client.get("/cari/", {"q": "Atlantis"}).content.decode()
 
 
+def test_a_search_holding_a_nul_character_is_answered_not_refused(client, counted):
+    # PostgreSQL refuses NUL in a query string; a hostile search must not become a 500.
+    html = client.get("/cari/", {"q": "bansir\x00"}).content.decode()
+    assert url(counted, "61.71.06.1001") in html
+    assert client.get("/cari/", {"q": "\x00"}).status_code == 200
+    hits = client.get("/api/v1/search.json", {"q": "ban\x00sir"}).json()
+    assert "61.71.06.1001" in [hit["code"] for hit in hits]
+
+
 def test_a_page_is_answered_304_when_the_client_has_it(client, counted):
     first = client.get(url(counted, "61.71"))
     assert first.headers["ETag"]

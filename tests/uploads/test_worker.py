@@ -87,10 +87,11 @@ def answers(hostname):
 
 
 def wait_for(condition, what, timeout=60, interval=0.1):
+    """The condition's first true value, polled until the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        if value := condition():
+            return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
