@@ -78,7 +78,9 @@ class Processes:
             command,
             cwd=ROOT,
             env=env,
-            stdout=log.open("w"),
+            # Appending: nginx reopens /dev/stdout for its access log, and a plain "w" file would let its
+            # error lines on stderr overwrite the access lines.
+            stdout=log.open("a"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -275,6 +277,11 @@ def test_with_gunicorn_dead_every_public_page_comes_from_the_snapshot_through_ng
     admin = get(f"{front}/admin/")
     assert admin.status_code == 503 and "unavailable for a moment" in admin.text
     assert get(f"{front}/health/live").status_code == 502
+    # Each failed proxy attempt is in the access log, not one error line per reader in the error log.
+    log = nginx_log.read_text().splitlines()
+    assert any("GET /en/ " in line and "upstream=502" in line for line in log)
+    public_errors = [line for line in log if "[error]" in line and "/admin/" not in line and "/health/" not in line]
+    assert public_errors == []
 
     gunicorn = start_gunicorn(processes, env, port=gunicorn.port)
     wait_for(lambda: "X-Snapshot" not in get(front + station).headers, "nginx to use gunicorn again", timeout=20)
