@@ -1,12 +1,12 @@
 """Proving that nothing changed silently: every digest chain recomputed, every total recomputed from the TPS."""
 
 import json
-from collections import defaultdict, deque
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Exists, OuterRef
 
 from . import digests
 from .aggregates import results_drift
@@ -64,24 +64,31 @@ class Mismatch:
 def _code_ranges(contest, size):
     """(first, last) TPS codes of successive runs of `size` of the contest's forms with readings, in code order.
 
-    Keyset pages (code > the last one seen), not OFFSET, so each page costs
-    the same; the rows of a page are then fetched by code range, never by a
-    long list of ids. Forms without a reading (most of them early in the
-    count, each TPS has one from the start) have nothing to check.
+    One query numbers the forms in code order and returns only the codes that
+    open or close a run: a national contest has 820,000 forms in about 400
+    runs, and asking for each run's codes in turn took 5 s of a 44 s check.
+    The rows of a run are then fetched by code range, never by a long list
+    of ids. Forms without a reading (most of them early in the count, each
+    TPS has one from the start) have nothing to check.
     """
-    read = TallyRevision.objects.filter(tally=OuterRef("pk"))
-    codes = (
-        Tally.objects.filter(Exists(read), contest=contest)
-        .order_by("station__code")
-        .values_list("station__code", flat=True)
-    )
-    last = None
-    while True:
-        page = list((codes if last is None else codes.filter(station__code__gt=last))[:size])
-        if not page:
-            return
-        yield page[0], page[-1]
-        last = page[-1]
+    revision, tally, station = (model._meta for model in (TallyRevision, Tally, PollingStation))
+    sql = f"""
+        SELECT code, (n - 1) %% %s = 0, n %% %s = 0 OR n = forms
+          FROM (SELECT s.code, row_number() OVER (ORDER BY s.code) AS n, count(*) OVER () AS forms
+                  FROM {tally.db_table} t JOIN {station.db_table} s ON s.id = t.station_id
+                 WHERE t.contest_id = %s
+                   AND EXISTS (SELECT 1 FROM {revision.db_table} r WHERE r.tally_id = t.id)) numbered
+         WHERE (n - 1) %% %s = 0 OR n %% %s = 0 OR n = forms
+         ORDER BY code
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [size, size, contest.pk, size, size])
+        bounds = cursor.fetchall()
+    for code, opens, closes in bounds:
+        if opens:
+            first = code
+        if closes:
+            yield first, code
 
 
 def _chunk_rows(contest, first, last, ids=None):
@@ -256,22 +263,18 @@ def _chunk_checked_postgresql(contest, first, last):
     ]
 
 
-# Chunks checked ahead by other threads, each on a connection of its own: PostgreSQL
-# checks the next chunks on both cores while this thread reports on one.
+# Threads checking chunks, each on a connection of its own: PostgreSQL checks
+# chunks on both cores while this thread reports.
 READERS = 2
 
 
-def _chunk_checked_apart(contest, first, last):
-    """_chunk_checked_postgresql on a reader thread's own connection, closed after: nothing is left open."""
-    try:
-        return _chunk_checked_postgresql(contest, first, last)
-    finally:
-        connections[DEFAULT_DB_ALIAS].close()
-
-
 def _chunks_checked(contest, ranges):
-    """(readings, suspects) for each range of forms, in order; on PostgreSQL checked ahead by READERS threads.
+    """(readings, suspects) for each range of forms, in order; on PostgreSQL checked by READERS threads.
 
+    Reader i checks ranges i, i + READERS, ... on one connection, closed when
+    it is done (a connection a chunk cost 4 s of a national check). Results
+    are small (a count, and suspects only where something is wrong), so
+    readers run ahead freely; if the caller stops reading they stop too.
     Inside a transaction (a caller's atomic block, a test) another connection
     would not see its rows: the chunks are then checked here, one after the other.
     """
@@ -283,14 +286,33 @@ def _chunks_checked(contest, ranges):
         for first, last in ranges:
             yield _chunk_checked_postgresql(contest, first, last)
         return
-    with ThreadPoolExecutor(max_workers=READERS) as readers:
-        pending = deque()
-        for first, last in ranges:
-            pending.append(readers.submit(_chunk_checked_apart, contest, first, last))
-            if len(pending) > READERS:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    ranges = list(ranges)
+    checked = [Future() for _range in ranges]
+    stopped = threading.Event()
+
+    def read(start):
+        try:
+            for index in range(start, len(ranges), READERS):
+                if stopped.is_set():
+                    return
+                try:
+                    checked[index].set_result(_chunk_checked_postgresql(contest, *ranges[index]))
+                except BaseException as error:
+                    checked[index].set_exception(error)
+                    return
+        finally:
+            connections[DEFAULT_DB_ALIAS].close()
+
+    readers = [threading.Thread(target=read, args=(start,), daemon=True) for start in range(READERS)]
+    for reader in readers:
+        reader.start()
+    try:
+        for future in checked:
+            yield future.result()
+    finally:
+        stopped.set()
+        for reader in readers:
+            reader.join()
 
 
 def chain_mismatches(contest, *, progress=None, forms_per_chunk=FORMS_PER_CHUNK):

@@ -14,6 +14,7 @@ from results.services import contest_head_record, tally_correct, tally_enter
 from results.tasks import check_integrity
 from tests.factories import CandidateFactory, ContestFactory
 from tests.results.conftest import c1
+from tests.uploads.test_worker import wait_for
 
 # The README's few lines, as an outsider would run them: no Django, no code of ours.
 RECOMPUTE = """
@@ -172,6 +173,7 @@ def test_a_check_outside_a_transaction_reads_ahead_and_still_names_each_mismatch
     checked = []
     assert list(chain_mismatches(governor, forms_per_chunk=1, progress=checked.append)) == []
     assert checked == [2, 2]
+    wait_for(lambda: other_connections() == 0, "each reader to close its connection", timeout=5)
     with connection.cursor() as cursor:
         cursor.execute("UPDATE results_votercount SET voted_total = 1 WHERE voter_list = 'dpt'")
     found = [(mismatch.where, mismatch.what) for mismatch in chain_mismatches(governor, forms_per_chunk=1)]
@@ -180,6 +182,20 @@ def test_a_check_outside_a_transaction_reads_ahead_and_still_names_each_mismatch
         for tps in (1, 2)
         for number in (1, 2)
     ]
+    # A caller that stops reading stops the readers, and they close their connections.
+    mismatches = chain_mismatches(governor, forms_per_chunk=1)
+    next(mismatches)
+    mismatches.close()
+    wait_for(lambda: other_connections() == 0, "the readers to stop and close their connections", timeout=5)
+
+
+def other_connections():
+    """Backends on the test database besides this one (a closed one may linger a moment, hence wait_for)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
 
 
 @pytest.mark.postgres
