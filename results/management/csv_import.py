@@ -3,18 +3,19 @@
 import csv
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
+from kpuportal.commands import PortalCommand
 from results.importers import ImportRejected
 
 # A national TPS list is one file; listing every bad row would bury the first.
 ERRORS_SHOWN = 50
 
 
-class CsvImportCommand(BaseCommand):
+class CsvImportCommand(PortalCommand):
     """Subclasses name the service that takes `(line, cells)` rows and what a row holds."""
 
     columns = ""

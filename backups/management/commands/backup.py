@@ -1,14 +1,15 @@
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from backups.services import BackupError, backup_make, backups_prune
+from kpuportal.commands import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Dump the database into a new backup under KPU_BACKUP_DIR, with a manifest of its heads, totals and scans."
 
     def add_arguments(self, parser):

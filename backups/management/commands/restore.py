@@ -1,13 +1,14 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from backups.services import BackupError, backup_check, backup_find, backup_restore
+from kpuportal.commands import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Replace the database with a backup (its name under KPU_BACKUP_DIR, or its path), then verify it: "
         "the integrity check, and every head, total and scan equal to what the backup recorded."

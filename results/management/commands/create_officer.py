@@ -1,13 +1,14 @@
 import secrets
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from kpuportal.commands import PortalCommand
 from results import codes
 from results.models import Region
 from results.services import officer_create
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Create an admin account bound to one region: a district officer who uploads and corrects "
         "only there, or with --auditor a read-only auditor (the whole country without --region)."

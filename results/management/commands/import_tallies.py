@@ -2,18 +2,19 @@ import csv
 import sys
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
+from kpuportal.commands import PortalCommand
 from results.importers import ImportRejected
 from results.management.csv_import import ERRORS_SHOWN
 from results.models import Contest
 from results.tally_import import tallies_import, tally_columns
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Enter C1 readings from a spreadsheet (CSV, one row per TPS, a header row naming the columns) "
         "as one officer's blind entry: the same file imported by a second officer verifies and publishes "

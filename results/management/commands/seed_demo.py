@@ -2,9 +2,9 @@ import logging
 import sys
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from kpuportal.commands import PortalCommand
 from results.demo import demo_plan, demo_readings, demo_seed
 from results.models import Region, Tally
 from results.services import officer_create
@@ -15,7 +15,7 @@ OFFICERS = [("officer-pontianak", "kpu-demo-officer"), ("officer-pontianak-2", "
 RESOLVER = ("officer-pontianak-3", "kpu-demo-officer")
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Load the demo: Kalimantan Barat (real regency codes, Kota Pontianak's real districts "
         "and villages, generated ones elsewhere), 11,658 TPS and the 2018 governor election, counted "

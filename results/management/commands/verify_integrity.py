@@ -1,31 +1,21 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from kpuportal.commands import PortalCommand
 from results.integrity import integrity_check
 from results.models import Contest, TallyRevision
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Recompute every reading's digest chain and every region's totals; exit non-zero naming each mismatch."
 
     def add_arguments(self, parser):
         parser.add_argument("--contest", type=int, help="only this contest (its id)")
 
     def handle(self, *args, contest=None, **options):
-        try:
-            self.verify(contest)
-        except DatabaseError as error:
-            # Exit 2, not 1: nothing is known to be wrong with the data, it could not be read to the end.
-            raise CommandError(
-                _("The database could not be read, so nothing was checked: %(error)s") % {"error": error},
-                returncode=2,
-            ) from error
-
-    def verify(self, contest):
         contests = Contest.objects.select_related("region")
         if contest is not None:
             contests = contests.filter(pk=contest)

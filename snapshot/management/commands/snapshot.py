@@ -1,14 +1,15 @@
 import dataclasses
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from kpuportal.commands import PortalCommand
 from snapshot.services import SnapshotBusy, snapshot_build, snapshot_publish, snapshot_storage
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Render the public site into a new static snapshot and make it current (only what changed, unless --full); "
         "with --publish, copy it to the snapshot bucket."

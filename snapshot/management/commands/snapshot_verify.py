@@ -2,9 +2,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from kpuportal.commands import PortalCommand
 from snapshot.services import snapshot_verify
 from snapshot.signing import public_key_pem
 
@@ -31,7 +32,7 @@ def reader(where):
     return read
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Check a snapshot or a mirror of it: the manifest's signature, then every file against its sha256."
 
     def add_arguments(self, parser):
