@@ -81,6 +81,8 @@ def site_pages():
                 ("results:search", "results/search.html"),
             ):
                 yield SitePage(reverse(name), salt, _in(language, lambda template=template: _plain(template)))
+    # What a web server in front answers for an address the snapshot lacks (deploy/nginx.conf).
+    yield SitePage("/404.html", salt, _in(DEFAULT_LANGUAGE, lambda: _plain("404.html")))
     yield SitePage(reverse("api-1:contests"), home_version, _in(DEFAULT_LANGUAGE, _contests_json))
     yield SitePage(reverse("api-1:openapi-json"), salt, _in(DEFAULT_LANGUAGE, _openapi_json))
     last = _LastRead()

@@ -216,8 +216,8 @@ def snapshot_pages():
     site = current_dir()
     pages = {}
     for name in current_manifest()["files"]:
-        if name.split("/", 1)[0] in ("static", "media", "snapshot"):
-            continue
+        if name.split("/", 1)[0] in ("static", "media", "snapshot") or name == "404.html":
+            continue  # not pages: what they serve, and the web server's answer for an address it lacks
         url = "/" + (name.removesuffix("index.html") if name.endswith("index.html") else name)
         pages[url] = site / name
     return pages
@@ -268,6 +268,11 @@ def test_with_gunicorn_dead_every_public_page_comes_from_the_snapshot_through_ng
     processes.kill(gunicorn)
     for url, file in pages.items():
         assert_from_snapshot(get(front + url), file, "current")  # nginx names no generation
+    # An address the snapshot lacks: its own "not found" page, with the banner, as a 404.
+    missing = get(f"{front}/pilkada-2018/{counted.slug}/61.99/")
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
+    assert BANNER in missing.text and "Halaman tidak ditemukan" in missing.text
+    assert missing.content == (current_dir() / "404.html").read_bytes()
     # What the micro-cache held is served, once its second is over, stale rather than from the snapshot.
     wait_for(lambda: get(f"{front}/?primed=1").headers["X-Cache"] == "STALE", "the cached page to go stale", timeout=10)
     stale = get(f"{front}/?primed=1")

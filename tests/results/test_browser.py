@@ -134,6 +134,7 @@ def pages_of(site):
         ("digests", "/cek-digest/"),
         ("widget", f"{contest}widget/"),
         ("regency-en", f"/en{contest}61.71/"),
+        ("not-found", "/tidak-ada/"),
     ]
 
 
@@ -229,7 +230,7 @@ def test_every_page_type_passes_the_axe_audit(browse, site, width):
     axe = Axe()
     found = []
     for name, path in pages_of(site):
-        assert page.goto(path).status == 200, path
+        assert page.goto(path).status == (404 if name == "not-found" else 200), path
         if name == "tps":
             scan_image_loaded(page)
         screenshot(page, name, width)

@@ -144,3 +144,12 @@ def test_the_widget_may_be_framed_by_other_sites(client, counted):
     assert response.status_code == 200
     assert "X-Frame-Options" not in response.headers
     assert "Kota Pontianak" in response.content.decode()
+
+
+def test_an_address_without_a_page_gets_the_sites_own_not_found_page(client, counted):
+    indonesian = client.get("/pilkada-2018/tidak-ada/")
+    assert indonesian.status_code == 404
+    assert "<h1>Halaman tidak ditemukan</h1>" in indonesian.content.decode()
+    english = client.get("/en/pilkada-2018/nothing-here/")
+    assert english.status_code == 404 and "<h1>Page not found</h1>" in english.content.decode()
+    assert 'href="/en/"' in english.content.decode()  # a way back, in the reader's language
