@@ -19,6 +19,8 @@ class PortalCommand(BaseCommand):
             return super().execute(*args, **options)
         except (OperationalError, InterfaceError) as error:
             raise CommandError(
-                _("The database failed, so the command stopped: %(error)s") % {"error": str(error).strip()},
+                # The driver's first line says what failed; the rest is advice on a second line.
+                _("The database failed, so the command stopped: %(error)s")
+                % {"error": str(error).strip().splitlines()[0]},
                 returncode=2,
             ) from error

@@ -41,3 +41,4 @@ def test_a_command_says_in_one_sentence_that_the_database_failed(tmp_path, comma
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith("CommandError: Basis data gagal, jadi perintah dihentikan:"), run.stderr
     assert "Connection refused" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
