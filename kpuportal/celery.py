@@ -17,13 +17,13 @@ app.autodiscover_tasks()
 log = logging.getLogger(__name__)
 
 
-def task_queue(task_name, *args):
-    """Queue now. With the broker down or hanging this gives up after a short timeout
-    (see CELERY_BROKER_TRANSPORT_OPTIONS): the work is durable and the sweeper queues it later."""
+def task_queue(task_name, *args, countdown=None):
+    """Queue now, to run at once or `countdown` seconds from now. With the broker down or hanging this gives up
+    after a short timeout (see CELERY_BROKER_TRANSPORT_OPTIONS): the work is durable and the sweeper queues it later."""
     # The task registers itself when its module is imported, which a web process may not have done yet.
     import_module(task_name.rpartition(".")[0])
     try:
-        app.tasks[task_name].apply_async(args, retry=False)
+        app.tasks[task_name].apply_async(args, countdown=countdown, retry=False)
     except BrokerUnavailable:
         log.warning("broker unreachable: %s%r waits for the sweeper", task_name, args)
 

@@ -14,18 +14,21 @@ import hashlib
 import io
 import logging
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.functions import Length
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from pydantic import TypeAdapter
 
+from kpuportal.celery import task_queue
+
 from . import codes, digests, schemas, selectors
-from .aggregates import result_codes
 from .models import WHOLE_COUNTRY, RegionResult, Tally
 
 logger = logging.getLogger(__name__)
@@ -439,34 +442,61 @@ def station_body(contest, station_code, *, kind, static_copy=False, page=None):
     return render_to_string("results/station.html", {**context, "static_copy": static_copy, "as_of": as_of}).encode()
 
 
-# The pages everyone opens on election night: the contest's area, the provinces, the regencies and cities.
-HOT_LEVELS = (0, codes.PROVINCE, codes.REGENCY)
+# The pages everyone opens on election night: the contest's area, the provinces, the regencies and
+# cities (codes of at most five characters: "", "61", "61.71").
+HOT_CODE_LENGTH = len("61.71")
+# The hot pages are rendered ahead at most once a second per contest: the first publish of a
+# second queues the refresh for its end, and the publishes within that second ride along.
+REFRESH_SECONDS = 1
+# A page whose numbers moved longer ago than this is left to its next visitor.
+REFRESH_WINDOW_SECONDS = 60
+REFRESH_PAGES = "results.tasks.refresh_pages"
 
 
-def pages_refresh(contest, station_code):
-    """Render the hot pages above a TPS under their current versions, in every language, into the cache.
+def pages_refresh_soon(contest_id):
+    """Queue the contest's refresh for a second from now, unless one is queued already.
 
-    At most once a second per page: at election-night rates the contest's
-    page moves many times a second, and the nginx micro-cache in front
-    serves it meanwhile. Returns how many pages were rendered.
+    At election-night rates a contest sees many publishes a second: one
+    message a second instead of one a publish, for the broker and the worker.
     """
-    hot = [
-        code for code in result_codes(contest, station_code) if (codes.region_level(code) if code else 0) in HOT_LEVELS
-    ]
-    versions = dict(
-        RegionResult.objects.filter(contest=contest, region_code__in=hot).values_list("region_code", "version")
+    try:
+        if not cache.add(f"pages-refresh-queued:{contest_id}", 1, REFRESH_SECONDS):
+            return
+    except Exception:
+        logger.warning("page cache unreachable: no page rendered ahead", exc_info=True)
+        return
+    task_queue(REFRESH_PAGES, contest_id, countdown=REFRESH_SECONDS)
+
+
+def pages_refresh(contest):
+    """Render into the cache, in every language, the hot pages whose numbers moved in the last minute.
+
+    A page already cached under its current version is skipped, so a visitor
+    that came first, or an earlier refresh, is never repeated. Returns how
+    many pages were rendered.
+    """
+    since = timezone.now() - timedelta(seconds=REFRESH_WINDOW_SECONDS)
+    moved = (
+        RegionResult.objects.alias(code_length=Length("region_code"))
+        .filter(contest=contest, code_length__lte=HOT_CODE_LENGTH, changed_at__gte=since)
+        .order_by("region_code")
+        .values_list("region_code", "version")
     )
+    keys = {
+        page_key("page", contest.pk, code, version, language): (code, language)
+        for code, version in moved
+        for language, _name in settings.LANGUAGES
+    }
+    try:
+        cached = cache.get_many(list(keys))
+    except Exception:
+        logger.warning("page cache unreachable: no page rendered ahead", exc_info=True)
+        return 0
     rendered = 0
-    for code in hot:
-        try:
-            if not cache.add(f"pages-refreshed:{contest.pk}:{code or '*'}", 1, 1):
-                continue
-        except Exception:
-            logger.warning("page cache unreachable: no page rendered ahead", exc_info=True)
-            return rendered
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                key = page_key("page", contest.pk, code, versions.get(code, 0), language)
-                page_store(key, region_body(contest, code, kind="page"))
-                rendered += 1
+    for key, (code, language) in keys.items():
+        if key in cached:
+            continue
+        with translation.override(language):
+            page_store(key, region_body(contest, code, kind="page"))
+        rendered += 1
     return rendered

@@ -1,18 +1,17 @@
 """Writes to the results app: C1 readings, officers and their roles."""
 
+from functools import partial
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from kpuportal.celery import task_queue_on_commit
-
 from . import digests
 from .access import AUDITORS, OFFICERS, scope_q, station_access_require
 from .aggregates import results_apply
 from .models import Candidate, CandidateVotes, ContestHead, Officer, Tally, TallyRevision, VoterCount
-
-REFRESH_PAGES = "results.tasks.refresh_pages"
+from .pages import pages_refresh_soon
 
 # Where a form stands: these move only in the tally services below.
 STATE_FIELDS = ["pending_entry", "conflicting_entry", "current_revision", "state"]
@@ -181,8 +180,8 @@ def _publish(tally, revision, numbers, candidates):
     tally.state = Tally.State.PUBLISHED
     tally.save(update_fields=STATE_FIELDS)
     results_apply(contest=tally.contest, station_code=tally.station.code, old=old, new=numbers, candidates=candidates)
-    # Once committed, a worker renders the hottest pages above the TPS under their new versions.
-    task_queue_on_commit(REFRESH_PAGES, tally.contest_id, tally.station.code)
+    # Once committed, a worker renders the contest's hot pages under their new versions.
+    transaction.on_commit(partial(pages_refresh_soon, tally.contest_id), robust=True)
 
 
 def _published_write(tally, numbers, source, user, *, scan_digests, reason):

@@ -33,8 +33,11 @@ def record_heads():
 
 
 @shared_task(ignore_result=True)
-def refresh_pages(contest_id, station_code):
-    """Re-render the hottest pages above a TPS just published, so no visitor pays for their render."""
+def refresh_pages(contest_id, _station_code=None):
+    """Render the contest's hot pages that moved, so no visitor pays for their render.
+
+    (Messages queued before a deploy of this version still carry the TPS's code; it is not needed.)
+    """
     contest = Contest.objects.select_related("election", "region").filter(pk=contest_id).first()
     if contest is not None:
-        pages_refresh(contest, station_code)
+        pages_refresh(contest)

@@ -1,14 +1,16 @@
 """Pages cached under their region's data version: a publish moves exactly the pages above its TPS."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
-from results.models import PollingStation, RegionResult, Tally
-from results.pages import page_key, pages_refresh
+from results.models import PollingStation, Region, RegionResult, Tally
+from results.pages import REFRESH_SECONDS, page_key, pages_refresh
 from results.services import tally_enter
-from tests.factories import UserFactory
+from tests.factories import PollingStationFactory, UserFactory
 from tests.results.conftest import c1
 
 REGIONS = ["61", "61.71", "61.71.06", "61.71.06.1001", "61.71.06.1002", "61.72", "61.72.01", "61.72.01.1001"]
@@ -86,9 +88,43 @@ def test_pages_still_render_when_the_cache_is_down(client, counted, settings):
     assert "Kota Pontianak" in response.content.decode()
 
 
-def test_the_hot_pages_are_rendered_ahead_at_most_once_a_second(counted):
-    assert pages_refresh(counted, "61.71.06.1001.001") == 4  # Kalbar and Kota Pontianak, in two languages
-    assert pages_refresh(counted, "61.71.06.1001.002") == 0
+def publish(contest, station_code, votes, *, queue_refresh, capture):
+    """A second, equal entry by another user publishes the form; `queue_refresh`: run what waits for the commit."""
+    form = Tally.objects.create(contest=contest, station=PollingStation.objects.get(code=station_code))
+    first, second = UserFactory(is_superuser=True), UserFactory(is_superuser=True)
+    tally_enter(tally=form, numbers=c1(votes), entered_by=first)
+    with capture(execute=queue_refresh):
+        tally_enter(tally=form, numbers=c1(votes), entered_by=second)
+
+
+def cached(contest, code, language="id"):
+    return cache.get(page_key("page", contest.pk, code, versions(contest).get(code, 0), language)) is not None
+
+
+def test_a_refresh_renders_the_hot_pages_that_moved_and_no_page_twice(counted, django_capture_on_commit_callbacks):
+    # The contest's first publish built the totals of every region: Kalbar and its two cities, in two languages.
+    assert pages_refresh(counted) == 6
+    assert pages_refresh(counted) == 0
+    publish(counted, "61.72.01.1001.001", [5, 6, 7], queue_refresh=False, capture=django_capture_on_commit_callbacks)
+    assert pages_refresh(counted) == 4  # Kalbar again and Kota Singkawang; Kota Pontianak did not move
+    assert cached(counted, "61.72", "en") and not cached(counted, "61.72.01")  # a district is not a hot page
+
+
+def test_a_page_that_moved_over_a_minute_ago_waits_for_its_visitor(counted):
+    RegionResult.objects.filter(contest=counted).update(changed_at=timezone.now() - timedelta(minutes=2))
+    assert pages_refresh(counted) == 0
+
+
+def test_the_publishes_of_one_second_share_one_refresh(counted, django_capture_on_commit_callbacks):
+    # Here tasks run as soon as they are queued (eager), without waiting for the second to end.
+    publish(counted, "61.72.01.1001.001", [5, 6, 7], queue_refresh=True, capture=django_capture_on_commit_callbacks)
+    assert cached(counted, "61.72") and cached(counted, "61", "en")
+    publish(counted, "61.71.06.1001.002", [8, 9, 10], queue_refresh=True, capture=django_capture_on_commit_callbacks)
+    assert not cached(counted, "61.71")  # within the same second: no second message
+    time.sleep(REFRESH_SECONDS + 0.1)
+    PollingStationFactory(village=Region.objects.get(code="61.71.06.1002"), number=1)
+    publish(counted, "61.71.06.1002.001", [1, 2, 3], queue_refresh=True, capture=django_capture_on_commit_callbacks)
+    assert cached(counted, "61.71") and cached(counted, "61.71", "en")
 
 
 def test_a_process_answers_a_hot_page_from_memory_for_a_second_then_asks_again(

@@ -123,6 +123,8 @@ def workers(broker, media_root, private_root, tmp_path):
         "KPU_DATA_DIR": str(tmp_path),
         # Prefork's temp files too: a worker killed with SIGKILL cannot remove its own.
         "TMPDIR": str(tmp_path),
+        # The page cache the tests read, where there is one: what the worker renders ahead lands there.
+        **{name: os.environ[name] for name in ("REDIS_URL",) if os.environ.get(name)},
     }
     started = []
 
