@@ -10,6 +10,10 @@ pairs, and measures:
   which publishes and moves the totals of every ancestor region, in one
   transaction each), against the same number of plain one-row INSERT
   transactions into a bare table by two processes, in the same run;
+- the floor under that rate: the same statements, written out in SQL and
+  sent by psycopg2 without Django, by two processes, for the same forms, on a
+  copy of the database taken before the publishers start. It is what the
+  database costs; what the service costs beyond it is Python's;
 - the delay from a publish's commit to the whole-country total showing it
   (read from another connection right after the commit returns);
 - a full `manage.py verify_integrity` (every chain, every total recomputed
@@ -53,6 +57,7 @@ spec = importlib.util.spec_from_file_location("bench_import", ROOT / "bench" / "
 national = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(national)
 national.DB_NAME = DB_NAME = "kpuportal_bench_tallies"
+FLOOR_DB = f"{DB_NAME}_floor"
 FORMS = int(os.environ.get("FORMS", 20_000))
 # LOAD_ALL=0 skips the bulk loader: verify_integrity then checks only the published FORMS.
 LOAD_ALL = os.environ.get("LOAD_ALL", "1") != "0"
@@ -136,6 +141,91 @@ for done, pk in enumerate(forms, start=1):
         last = now
 """
 )
+
+# The floor: the statements a publish sends, as results/services.py sends them (the fetch of
+# the form, then each entry's row lock, candidates, revision, its rows and the form's update; the
+# second entry also reads the form's last revision and moves the totals of every ancestor), written
+# out in SQL and sent by psycopg2 alone, without Django, on a copy of the database made before the
+# publishers start, for the same forms. What the service costs beyond it is Python's.
+FLOOR = """
+import sys, psycopg2
+worker, workers = int(sys.argv[1]), int(sys.argv[2])
+connection = psycopg2.connect("host=127.0.0.1 port=5432 user=postgres dbname={db}")
+cursor = connection.cursor()
+cursor.execute("SELECT tally_id FROM bench_forms ORDER BY tally_id")
+forms = [pk for (pk,) in cursor.fetchall()][worker::workers]
+cursor.execute("SELECT id FROM auth_user WHERE username IN ('bench-1', 'bench-2') ORDER BY username")
+first, second = (pk for (pk,) in cursor.fetchall())
+connection.commit()
+connection.autocommit = True  # the fetch of the form, as Django sends it: no transaction
+LOCK = (
+    "SELECT t.contest_id, t.*, c.*, r.*, s.* FROM results_tally t JOIN results_contest c ON c.id = t.contest_id"
+    " JOIN results_pollingstation s ON s.id = t.station_id LEFT JOIN results_region r ON r.id = c.region_id"
+    " WHERE t.id = %s FOR UPDATE OF t"
+)
+REVISION = (
+    "INSERT INTO results_tallyrevision (tally_id, number, source, reason, entered_by_id, created_at, published,"
+    " verifies_id, scan_digests, digest, previous_digest, disabled_registered_men, disabled_registered_women,"
+    " disabled_registered_total, disabled_voted_men, disabled_voted_women, disabled_voted_total, ballots_received,"
+    " ballots_spoiled, ballots_unused, ballots_used, valid_votes, invalid_votes, total_votes)"
+    " VALUES (%s, %s, %s, '', %s, now(), %s, %s, '[]', %s, %s, 0, 0, 0, 0, 0, 0, 306, 0, %s, %s, %s, 2, %s)"
+    " RETURNING id"
+)
+ROWS = (
+    "WITH rows_0 AS (INSERT INTO results_votercount (revision_id, voter_list, registered_men, registered_women,"
+    " registered_total, voted_men, voted_women, voted_total) VALUES (%s, 'dpt', 150, 150, 300, %s, %s, %s),"
+    " (%s, 'dptb', 0, 0, 0, 0, 0, 0), (%s, 'dpk', 0, 0, 0, 0, 0, 0))"
+    " INSERT INTO results_candidatevotes (revision_id, candidate_id, votes)"
+    " VALUES (%s, %s, %s), (%s, %s, %s), (%s, %s, %s)"
+)
+TOTALS = (
+    "WITH totals AS (UPDATE results_regionresult SET changed_at = now(), version = version + 1,"
+    " registered = registered + 300, voters = voters + %s, valid_votes = valid_votes + %s,"
+    " invalid_votes = invalid_votes + 2, total_votes = total_votes + %s, stations_reported = stations_reported + 1"
+    " WHERE id = ANY(%s) RETURNING 1)"
+    " UPDATE results_candidateresult SET votes = votes"
+    " + CASE candidate_id WHEN %s THEN %s WHEN %s THEN %s WHEN %s THEN %s END"
+    " WHERE contest_id = %s AND region_code = ANY(%s) AND candidate_id = ANY(%s)"
+)
+def entry(pk, user, second_entry, votes, total):
+    cursor.execute(LOCK, [pk])
+    contest = cursor.fetchone()[0]
+    verifies = None
+    if second_entry:
+        cursor.execute("SELECT * FROM results_tallyrevision WHERE tally_id = %s ORDER BY number DESC LIMIT 1", [pk])
+        verifies = cursor.fetchone()[0]
+    cursor.execute("SELECT ballot_number, id FROM results_candidate WHERE contest_id = %s", [contest])
+    candidates = dict(cursor.fetchall())
+    cursor.execute(REVISION, [pk, 1 + second_entry, "bench", user, second_entry, verifies, "0" * 64, "",
+                              306 - total, total, sum(votes), total])
+    revision = cursor.fetchone()[0]
+    pairs = [value for ballot, count in zip((1, 2, 3), votes) for value in (revision, candidates[ballot], count)]
+    cursor.execute(ROWS, [revision, total // 2, total - total // 2, total, revision, revision, *pairs])
+    return contest, candidates, revision
+for pk in forms:
+    cursor.execute("SELECT t.*, s.* FROM results_tally t JOIN results_pollingstation s ON s.id = t.station_id"
+                   " WHERE t.id = %s", [pk])
+    code = dict(zip((column.name for column in cursor.description), cursor.fetchone()))["code"]
+    votes = [pk % 90, pk % 70, pk % 50]
+    total = sum(votes) + 2
+    connection.autocommit = False
+    _contest, _candidates, revision = entry(pk, first, False, votes, total)
+    cursor.execute("UPDATE results_tally SET state = 'awaiting_second', pending_entry_id = %s WHERE id = %s",
+                   [revision, pk])
+    connection.commit()
+    contest, candidates, revision = entry(pk, second, True, votes, total)
+    cursor.execute("UPDATE results_tally SET state = 'published', pending_entry_id = NULL, current_revision_id = %s"
+                   " WHERE id = %s", [revision, pk])
+    parts = code.split(".")
+    regions = ["", *(".".join(parts[:n]) for n in (1, 2, 3, 4))]
+    cursor.execute("SELECT id FROM results_regionresult WHERE contest_id = %s AND region_code = ANY(%s)"
+                   " ORDER BY region_code FOR UPDATE", [contest, regions])
+    locked = [pk for (pk,) in cursor.fetchall()]
+    deltas = [value for ballot, count in zip((1, 2, 3), votes) for value in (candidates[ballot], count)]
+    cursor.execute(TOTALS, [total, sum(votes), total, locked, *deltas, contest, regions, list(candidates.values())])
+    connection.commit()
+    connection.autocommit = True
+"""
 
 DELAY = """
 import time, django, psycopg2
@@ -281,12 +371,12 @@ ANALYZE_EVERY_SECONDS = 10
 
 
 @contextmanager
-def analyzing(tables):
+def analyzing(tables, database=DB_NAME):
     """Run each table's maintenance every ANALYZE_EVERY_SECONDS while the block runs, as autovacuum would."""
     stop = threading.Event()
 
     def analyze():
-        connection = psycopg2.connect(f"{national.PG_SERVER} dbname={DB_NAME}")
+        connection = psycopg2.connect(f"{national.PG_SERVER} dbname={database}")
         connection.autocommit = True
         with connection.cursor() as cursor:
             while not stop.wait(ANALYZE_EVERY_SECONDS):
@@ -354,6 +444,13 @@ def main():
             cursor.execute("CREATE TABLE bench_plain (form int, votes int)")
         connection.close()
         plain = in_parallel(INSERTS.replace("{db}", DB_NAME), WORKERS, FORMS)
+        print(f"the floor: a publish's statements without Django, {FORMS:,} forms, {WORKERS} processes ...", flush=True)
+        national.on_server(f"CREATE DATABASE {FLOOR_DB} TEMPLATE {DB_NAME}")
+        try:
+            with analyzing(GROWING_TABLES, FLOOR_DB):
+                floor = in_parallel(FLOOR.replace("{db}", FLOOR_DB), WORKERS)
+        finally:
+            national.on_server(f"DROP DATABASE IF EXISTS {FLOOR_DB} WITH (FORCE)")
         print(f"publishing {FORMS:,} forms with {WORKERS} processes ...", flush=True)
         with analyzing(GROWING_TABLES):
             publish = in_parallel(PUBLISHER, WORKERS)
@@ -377,6 +474,10 @@ def main():
         print(
             f"publishes (2 entries each)  {FORMS / publish:8.0f} /s   ratio {plain / publish:.3f} of the baseline"
             f"   aim >= 500/s: {'met' if FORMS / publish >= 500 else 'not met'}"
+        )
+        print(
+            f"  the floor, same statements without Django {FORMS / floor:8.0f} /s   ratio {plain / floor:.3f} of the"
+            f" baseline; the service reaches {floor / publish:.2f} of it"
         )
         print(
             f"commit -> whole-country total visible: {float(delay_ms):.1f} ms (same transaction),"
