@@ -43,6 +43,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from results import digests
+from results.aggregates import versions_restart
 from results.integrity import integrity_check
 from results.models import CandidateResult, Contest, RegionResult, Tally, TallyRevision
 from uploads.models import Scan
@@ -492,6 +493,8 @@ def backup_restore(name_or_path, *, progress=None):
             _restore_sqlite(dump)
         # Content types are cached per process by id; the restored ids may differ.
         ContentType.objects.clear_cache()
+        # Pages cached since the backup are keyed by versions the restored rows would hand out again.
+        versions_restart()
         put_back = _scan_files_put_back(path, manifest["scans"]) if manifest.get("scan_files_included") else 0
     found = state_read()
     differences = [str(mismatch) for mismatch in integrity_check()]

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from . import codes
 from .models import WHOLE_COUNTRY, Candidate, CandidateResult, Contest, RegionResult, Tally
+from .models.aggregates import version_now
 
 # The RegionResult columns a reading adds to, and how to read each from C1Numbers.
 TOTALS = {
@@ -212,6 +213,16 @@ def _totals_move_postgresql(*, contest, locked, region_codes, changes, deltas):
         sql = totals
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def versions_restart():
+    """After a restore: every region's data version starts again above any the portal ever used.
+
+    The restored versions are older than pages cached since the backup; were
+    they to grow again from there, a page cached for numbers the restore took
+    back could answer for the new ones under the same version.
+    """
+    RegionResult.objects.update(version=version_now())
 
 
 def results_drift(contest):

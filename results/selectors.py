@@ -333,14 +333,18 @@ def _station_lines(contest, candidates, village_code):
 
 
 def _station_versions(tallies):
-    """(TPS code, version) of each form: what its page is cached under, its reading, state and ready scans."""
+    """(TPS code, version) of each form: what its page is cached under, its reading, state and ready scans.
+
+    The reading by its digest, not its id: a restore hands out the ids of
+    readings it took back again, to readings with other numbers.
+    """
     rows = (
-        tallies.values_list("station__code", "current_revision_id", "state")
+        tallies.values_list("station__code", "current_revision__digest", "state")
         .annotate(ready=Count("scans", filter=Q(scans__status="ready")), scans_moved=Max("scans__status_changed_at"))
         .order_by()
     )
-    for code, revision, state, ready, moved in rows.iterator(chunk_size=5000):
-        yield code, f"{revision}-{state}-{ready}-{moved.timestamp() if moved else 0:.0f}"
+    for code, digest, state, ready, moved in rows.iterator(chunk_size=5000):
+        yield code, f"{(digest or '')[:16]}-{state}-{ready}-{moved.timestamp() if moved else 0:.0f}"
 
 
 def station_version(contest_id, station_code):

@@ -1,5 +1,7 @@
 """Totals per contest and region, kept up to date at every publish: a page reads one row per region."""
 
+import time
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -7,6 +9,16 @@ from .elections import Candidate, Contest
 
 # The row of a nationwide contest's whole country: no region code is empty.
 WHOLE_COUNTRY = ""
+
+
+def version_now():
+    """A data version no page was ever cached under: the clock, in microseconds.
+
+    A version starts here when its row is made and grows by one per publish,
+    far slower than the clock, so every version ever handed out is below the
+    clock's reading: a restore starts them all again here (versions_restart).
+    """
+    return time.time_ns() // 1000
 
 
 class RegionResult(models.Model):
@@ -31,7 +43,8 @@ class RegionResult(models.Model):
     changed_at = models.DateTimeField(_("last change"), null=True, blank=True)
     # Bumped by every publish under the region, in the publish's transaction:
     # public pages are cached under it, so a page can never outlive its numbers.
-    version = models.PositiveBigIntegerField(_("data version"), default=0)
+    # It starts at version_now(), so even a restore never hands out one a page was cached under.
+    version = models.PositiveBigIntegerField(_("data version"), default=version_now)
 
     class Meta:
         verbose_name = _("region result")

@@ -307,3 +307,26 @@ def test_the_periodic_task_keeps_the_configured_number(published, settings):
 def test_keep_below_one_is_refused(db):
     with pytest.raises(CommandError, match="--keep must be 1 or more"):
         call_command("backup", "--keep", "0")
+
+
+def test_no_page_cached_before_a_restore_answers_for_the_numbers_entered_after_it(published, officers, client):
+    """Backup; correct a TPS and view its pages; restore; correct it otherwise: the pages show the second one.
+
+    The restore hands out again the revision ids and the version numbers that
+    the first correction had used.
+    """
+    path, _summary = backup()
+    tally = Tally.objects.get(contest=published, station__code="61.71.06.1001.001")
+    region, station = (f"/pilkada-2018/{published.slug}/{code}/" for code in ("61.71", "61.71.06.1001.001"))
+
+    def correct(votes):
+        """Pair 1's votes on the TPS page and in the city (where the other TPS gave it 11), each page now cached."""
+        tally_correct(tally=tally, numbers=c1([votes, 70, 80]), entered_by=officers[2], reason="recounted")
+        return client.get(station).content.decode(), client.get(region).content.decode()
+
+    station_page, region_page = correct(4321)
+    assert "4.321" in station_page and "4.332" in region_page
+    restore(path.name)
+    station_page, region_page = correct(8765)
+    assert "8.765" in station_page and "4.321" not in station_page
+    assert "8.776" in region_page and "4.332" not in region_page
