@@ -110,9 +110,12 @@ def contest_results_build(contest):
     if RegionResult.objects.filter(contest=contest).exists():
         return False
     totals, votes = results_expected(contest)
-    now = timezone.now()
+    now, version = timezone.now(), version_now()
     RegionResult.objects.bulk_create(
-        [RegionResult(contest=contest, region_code=code, changed_at=now, **row) for code, row in totals.items()],
+        [
+            RegionResult(contest=contest, region_code=code, changed_at=now, version=version, **row)
+            for code, row in totals.items()
+        ],
         batch_size=5000,
     )
     CandidateResult.objects.bulk_create(

@@ -1,5 +1,7 @@
 """What a publish does to the totals above it: versions, the first build, corrections that drop a pair."""
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -23,10 +25,13 @@ def publish(form, officers, votes):
 def test_each_publish_bumps_the_version_of_each_ancestor_by_one_and_no_other(kalbar, governor, officers):
     first = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
     publish(first, officers, [40, 70, 80])
-    # The first publish builds the totals, its reading included, and counts as one change.
+    # The first publish builds the totals, its reading included, and counts as one change. Versions
+    # start at the clock (in microseconds): above any a restore could hand out again.
     built = versions(governor)
-    assert {code: built[code] for code in ANCESTORS} == dict.fromkeys(ANCESTORS, 1)
-    assert built["61.72"] == built["61.72.01.1001"] == 0
+    start = built["61.72"]
+    assert start > (time.time() - 60) * 1_000_000
+    assert {code: built[code] for code in ANCESTORS} == dict.fromkeys(ANCESTORS, start + 1)
+    assert built["61.72.01.1001"] == start
     second = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_2"])
     publish(second, officers, [1, 2, 3])
     tally_correct(tally=second, numbers=c1([1, 2, 4]), entered_by=officers[2], reason="recount")
