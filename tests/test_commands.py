@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.uploads.test_gunicorn import free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

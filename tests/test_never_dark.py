@@ -30,8 +30,9 @@ from snapshot.services import current_dir, current_manifest, snapshot_build
 from tests.results import conftest as results_fixtures
 from tests.results.conftest import c1
 from tests.results.test_public_pages import numbers_in
+from tests.servers import free_port
 from tests.uploads import images
-from tests.uploads.test_gunicorn import free_port, logged_in_session
+from tests.uploads.test_gunicorn import logged_in_session
 from tests.uploads.test_worker import Broker, wait_for
 from uploads.models import Scan, UploadBatch
 

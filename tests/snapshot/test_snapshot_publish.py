@@ -6,10 +6,6 @@ recorder tells which objects were written and in what order.
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -21,8 +17,8 @@ from django.core.management import CommandError, call_command
 from snapshot.services import MANIFEST, PUBLIC_KEY, SIGNATURE, current_dir, current_manifest, snapshot_build
 from snapshot.services import snapshot_publish as publish_snapshot
 from tests.factories import RegionFactory
+from tests.servers import moto_server
 from tests.snapshot.conftest import publish
-from tests.uploads.test_s3_storage import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "kpu-snapshot"
@@ -32,27 +28,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AW
 
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory):
-    port = free_port()
-    recording = tmp_path_factory.mktemp("moto") / "recording"
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOTO_RECORDER_FILEPATH": str(recording)},
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(endpoint, timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                pytest.fail("moto_server did not start")
-            time.sleep(0.2)
-    yield endpoint
-    server.terminate()
-    server.wait(10)
+    yield from moto_server(MOTO_RECORDER_FILEPATH=str(tmp_path_factory.mktemp("moto") / "recording"))
 
 
 def configured_storage(monkeypatch, endpoint):

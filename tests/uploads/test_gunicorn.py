@@ -14,18 +14,13 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from tests.servers import free_port
 from tests.uploads import images
 from uploads.models import UploadBatch
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 HEARTBEAT_TIMEOUT = 3
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

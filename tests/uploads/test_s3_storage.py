@@ -1,16 +1,13 @@
 """Scans on an S3-compatible bucket: a real S3-protocol server (moto's) on loopback."""
 
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import boto3
 import pytest
 import requests
 
 from results.models import Tally
+from tests.servers import free_port, moto_server
 from tests.uploads import images
 from tests.uploads.conftest import stored
 from uploads.models import Scan
@@ -20,33 +17,9 @@ BUCKET = "kpu-scans"
 PRIVATE_BUCKET = "kpu-originals"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(endpoint, timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                pytest.fail("moto_server did not start")
-            time.sleep(0.2)
-    yield endpoint
-    server.terminate()
-    server.wait(10)
+    yield from moto_server()
 
 
 @pytest.fixture
