@@ -1,7 +1,5 @@
 """Writes to the results app: C1 readings, officers and their roles."""
 
-from functools import partial
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
@@ -181,7 +179,8 @@ def _publish(tally, revision, numbers, candidates):
     tally.save(update_fields=STATE_FIELDS)
     results_apply(contest=tally.contest, station_code=tally.station.code, old=old, new=numbers, candidates=candidates)
     # Once committed, a worker renders the contest's hot pages under their new versions.
-    transaction.on_commit(partial(pages_refresh_soon, tally.contest_id), robust=True)
+    contest_id = tally.contest_id  # (a lambda: a robust on_commit names its function when it fails)
+    transaction.on_commit(lambda: pages_refresh_soon(contest_id), robust=True)
 
 
 def _published_write(tally, numbers, source, user, *, scan_digests, reason):
