@@ -9,7 +9,8 @@ KPU_DATA_DIR and KPU_SNAPSHOT_ROOT in a temp dir and the Redis cache on
 and after). Then, each in a fresh process, wall clock with process start:
 
 - `manage.py snapshot --full`: pages, files, total seconds and pages/s (the
-  command's own figures, and the wall clock of the whole command);
+  command's own figures, and the wall clock of the whole command), once with
+  KPU_SNAPSHOT_PROCESSES=1 and once with the default (one process per core);
 - one more TPS published: the second, equal entry of a form the demo left
   waiting for it (the first TPS seed_demo names; the next one if the site's
   fingerprint moved meanwhile, i.e. other work changed a template, a
@@ -274,7 +275,8 @@ def part_kalbar(tmp):
     waiting = waiting.group(1).split(", ")
     print(f"Demo seeded into {DB_DEMO} in {time.perf_counter() - start:.0f} s.", flush=True)
 
-    print("manage.py snapshot --full ...", flush=True)
+    print("manage.py snapshot --full, with one process, then one per core (the default) ...", flush=True)
+    _alone_wall, alone = snapshot_command({**env, "KPU_SNAPSHOT_PROCESSES": "1"}, "--full")
     full_wall, full = snapshot_command(env, "--full")
     for attempt, tps in enumerate(waiting):
         publish = json.loads(public.python(PUBLISH_ONE, env, tps).strip())
@@ -321,6 +323,11 @@ def part_kalbar(tmp):
         f"Full build: {full['rendered'] / full['seconds']:.0f} pages rendered/s, {full['seconds']:.1f} s in all "
         f"({full['rendered'] / full['cpu']:.0f} pages per CPU second of the build process; PostgreSQL's CPU not "
         "counted). CPU s is what the process used: on a shared machine wall / CPU shows the waiting for a core."
+    )
+    print(
+        f"Full build with one process: {alone['rendered'] / alone['seconds']:.0f} pages/s, {alone['seconds']:.1f} s;"
+        f" with {os.cpu_count()} (one per core): {full['seconds']:.1f} s, {alone['seconds'] / full['seconds']:.2f}x"
+        " as fast."
     )
     verdict = "met" if one["rendered"] == expected else "NOT met"
     print(

@@ -13,19 +13,26 @@ time, each contest's head) is written and signed last, then `current` is
 swapped to the new generation with one rename: a reader sees the old
 snapshot or the new one, whole, never a half-written one. An interrupted
 build leaves a generation that never became current; the next build removes it.
+On PostgreSQL the rendering is shared among forked processes (_Pages.write_parallel).
 """
 
 import base64
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
+import pickle
 import shutil
+import signal
 import time
+import traceback
+import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -35,6 +42,7 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import default_storage, storages
+from django.db import connection, connections
 from django.utils import timezone
 
 from results import digests
@@ -80,7 +88,7 @@ def current_manifest(root=None):
     return json.loads((directory / MANIFEST).read_text())
 
 
-@contextmanager
+@contextlib.contextmanager
 def _lock(root):
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as handle:
@@ -138,22 +146,9 @@ def snapshot_build(*, full=False, progress=None):
         target = generations / f"{generation:08d}"
         shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
         target.mkdir(parents=True)
-        files, rendered, reused, made = {}, 0, 0, set()
-        previous_prefix, target_prefix = f"{previous_dir}/", f"{target}/"
-        for page in site_pages():
-            name = file_of(page.path)
-            old = known.get(name)
-            if old and old.get("version") == page.version:
-                _link_or_copy(previous_prefix + name, target_prefix + name, made)
-                files[name] = old
-                reused += 1
-            else:
-                body = page.render()
-                _write(target_prefix + name, body, made)
-                files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
-                rendered += 1
-            if progress:
-                progress(1)
+        pages = _Pages(f"{previous_dir}/", f"{target}/", known, progress)
+        parts = _processes()
+        files, rendered, reused = pages.write_parallel(parts) if parts > 1 else pages.write(site_pages())
         files.update(_static_files(target))
         files.update(_media_files(target, previous_dir, known))
         _write(target / PUBLIC_KEY, signing.public_key_pem().encode())
@@ -178,6 +173,126 @@ def snapshot_build(*, full=False, progress=None):
             if leftover not in (target, previous_dir):
                 shutil.rmtree(leftover, ignore_errors=True)
         return built
+
+
+def _processes():
+    """How many processes render a build: KPU_SNAPSHOT_PROCESSES, by default one per core.
+
+    One on SQLite (a test's database lives in this process's memory) and
+    inside a transaction (a process of its own would not see its rows).
+    """
+    if connection.vendor == "sqlite" or connection.in_atomic_block:
+        return 1
+    return settings.SNAPSHOT_PROCESSES or os.cpu_count() or 1
+
+
+class SnapshotFailed(Exception):
+    """A process rendering part of a build failed: the build is abandoned, the current snapshot stays."""
+
+
+@dataclasses.dataclass
+class _Pages:
+    """Writes pages into a new generation: rendered when their version moved, else a hard link to the previous."""
+
+    previous_prefix: str
+    target_prefix: str
+    known: dict
+    progress: Callable[[int], None] | None = None
+
+    def write(self, pages, progress=None):
+        """Every page of `pages`; returns (manifest entries by file name, rendered, reused)."""
+        progress = progress or self.progress
+        files, rendered, reused, made = {}, 0, 0, set()
+        for page in pages:
+            name = file_of(page.path)
+            old = self.known.get(name)
+            if old and old.get("version") == page.version:
+                _link_or_copy(self.previous_prefix + name, self.target_prefix + name, made)
+                files[name] = old
+                reused += 1
+            else:
+                body = page.render()
+                _write(self.target_prefix + name, body, made)
+                files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
+                rendered += 1
+            if progress:
+                progress(1)
+        return files, rendered, reused
+
+    def write_parallel(self, parts):
+        """write() over the whole site, shared among `parts` forked processes, each rendering its own regions and TPS.
+
+        Each process enumerates the site and keeps the pages whose region or TPS falls to it; the pages
+        of one region (or TPS) stay together, so each is still read once. os.fork, not multiprocessing:
+        a Celery worker's pool process may not start multiprocessing children of its own.
+        """
+        connections.close_all()  # a forked process must open its own, never share the parent's socket
+        done = multiprocessing.RawArray("q", parts)  # pages handled by each process: the progress bar
+        children, outcomes, shown = {}, {}, 0
+        try:
+            for part in range(parts):
+                outcome = f"{self.target_prefix}.part-{part}.pickle"
+                pid = os.fork()
+                if pid == 0:
+                    self._part_write(part, parts, done, outcome)  # never returns
+                children[pid] = (part, outcome)
+            while len(outcomes) < parts:
+                time.sleep(0.1)
+                for pid, (part, outcome) in children.items():
+                    if part not in outcomes and os.waitpid(pid, os.WNOHANG)[0]:
+                        outcomes[part] = _part_outcome(outcome)
+                if self.progress:
+                    self.progress(sum(done) - shown)
+                    shown = sum(done)
+        finally:  # an interrupted build (Ctrl-C, a task's time limit) leaves no process behind
+            for pid, (part, _outcome) in children.items():
+                if part not in outcomes:
+                    os.kill(pid, signal.SIGKILL)  # what it wrote is in a generation that never becomes current
+                    os.waitpid(pid, 0)
+        failures = [detail for outcome, detail in outcomes.values() if outcome == "failed"]
+        if failures:
+            raise SnapshotFailed("a process rendering the snapshot failed:\n" + "\n".join(failures))
+        files, rendered, reused = {}, 0, 0
+        for _outcome, (part_files, part_rendered, part_reused) in outcomes.values():
+            files.update(part_files)
+            rendered += part_rendered
+            reused += part_reused
+        return files, rendered, reused
+
+    def _part_write(self, part, parts, done, outcome):
+        """In a forked process: write this part's pages, leave what write() returns in `outcome`, and exit."""
+
+        def count(pages):
+            done[part] += pages
+
+        try:
+            mine = (page for page in site_pages() if _share(page, parts) == part)
+            result = ("done", self.write(mine, progress=count))
+        except BaseException:
+            result = ("failed", traceback.format_exc())
+        try:
+            connections.close_all()
+            with open(outcome, "wb") as handle:
+                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)  # not the parent's exit handlers: they are the parent's to run
+
+
+def _part_outcome(outcome):
+    """What a build process left behind: ("done", write()'s result) or ("failed", why)."""
+    try:
+        with open(outcome, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return ("failed", "the process ended without a word (killed?)")
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(outcome)
+
+
+def _share(page, parts):
+    """Which of `parts` processes writes a page: by its region or TPS, the same in every process."""
+    return zlib.crc32((page.unit or page.path).encode()) % parts
 
 
 def _heads():

@@ -32,6 +32,7 @@ class SitePage:
     path: str  # the URL path, as the live site serves it
     version: str
     render: Callable[[], bytes]
+    unit: str = ""  # the region or TPS it is read from, "contest id:code"; empty for the site's own pages
 
 
 def file_of(path):
@@ -118,22 +119,34 @@ def _contest_pages(contest, salt, last):
     address = _Addresses(contest)
     languages = [language for language, _name in settings.LANGUAGES]
     for code in codes:
-        version = f"{salt}:{versions.get(code, 0)}"
+        version, unit = f"{salt}:{versions.get(code, 0)}", f"{contest.pk}:{code}"
         for language in languages:
-            yield SitePage(address("page", code, language), version, _region(contest, code, "page", language, last))
-            yield SitePage(address("widget", code, language), version, _region(contest, code, "widget", language, last))
+            yield SitePage(
+                address("page", code, language), version, _region(contest, code, "page", language, last), unit
+            )
+            yield SitePage(
+                address("widget", code, language), version, _region(contest, code, "widget", language, last), unit
+            )
         for kind in ("json", "csv"):
             yield SitePage(
-                address(kind, code, DEFAULT_LANGUAGE), version, _region(contest, code, kind, DEFAULT_LANGUAGE, last)
+                address(kind, code, DEFAULT_LANGUAGE),
+                version,
+                _region(contest, code, kind, DEFAULT_LANGUAGE, last),
+                unit,
             )
     stations = selectors.station_versions(contest)
     for code in contest.stations().order_by("code").values_list("code", flat=True).iterator(chunk_size=5000):
-        version = f"{salt}:{stations.get(code, 'none')}"
+        version, unit = f"{salt}:{stations.get(code, 'none')}", f"{contest.pk}:{code}"
         for language in languages:
-            yield SitePage(address("page", code, language), version, _station(contest, code, "page", language, last))
+            yield SitePage(
+                address("page", code, language), version, _station(contest, code, "page", language, last), unit
+            )
         for kind in ("json", "csv"):
             yield SitePage(
-                address(kind, code, DEFAULT_LANGUAGE), version, _station(contest, code, kind, DEFAULT_LANGUAGE, last)
+                address(kind, code, DEFAULT_LANGUAGE),
+                version,
+                _station(contest, code, kind, DEFAULT_LANGUAGE, last),
+                unit,
             )
 
 
