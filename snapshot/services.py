@@ -13,7 +13,7 @@ time, each contest's head) is written and signed last, then `current` is
 swapped to the new generation with one rename: a reader sees the old
 snapshot or the new one, whole, never a half-written one. An interrupted
 build leaves a generation that never became current; the next build removes it.
-On PostgreSQL the rendering is shared among forked processes (_Pages.write_parallel).
+On PostgreSQL the rendering is shared among forked processes (_Generation.write_parallel).
 """
 
 import base64
@@ -146,9 +146,12 @@ def snapshot_build(*, full=False, progress=None):
         target = generations / f"{generation:08d}"
         shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
         target.mkdir(parents=True)
-        pages = _Pages(f"{previous_dir}/", f"{target}/", known, progress)
+        next_generation = _Generation(f"{previous_dir}/", f"{target}/", known, progress)
         parts = _processes()
-        files, rendered, reused = pages.write_parallel(parts) if parts > 1 else pages.write(site_pages())
+        if parts > 1:
+            files, rendered, reused = next_generation.write_parallel(parts)
+        else:
+            files, rendered, reused = next_generation.write(site_pages())
         files.update(_static_files(target))
         files.update(_media_files(target, previous_dir, known))
         _write(target / PUBLIC_KEY, signing.public_key_pem().encode())
@@ -191,8 +194,8 @@ class SnapshotFailed(Exception):
 
 
 @dataclasses.dataclass
-class _Pages:
-    """Writes pages into a new generation: rendered when their version moved, else a hard link to the previous."""
+class _Generation:
+    """A generation being written: each page rendered when its version moved, else a hard link to the previous."""
 
     previous_prefix: str
     target_prefix: str
@@ -226,6 +229,7 @@ class _Pages:
         of one region (or TPS) stay together, so each is still read once. os.fork, not multiprocessing:
         a Celery worker's pool process may not start multiprocessing children of its own.
         """
+        connection.ensure_connection()  # a database that does not answer fails here, once, not in each process
         connections.close_all()  # a forked process must open its own, never share the parent's socket
         done = multiprocessing.RawArray("q", parts)  # pages handled by each process: the progress bar
         children, outcomes, shown = {}, {}, 0
@@ -250,8 +254,10 @@ class _Pages:
                     os.kill(pid, signal.SIGKILL)  # what it wrote is in a generation that never becomes current
                     os.waitpid(pid, 0)
         failures = [detail for outcome, detail in outcomes.values() if outcome == "failed"]
+        for failure in failures:
+            log.error("snapshot: a process rendering the build failed:\n%s", failure)
         if failures:
-            raise SnapshotFailed("a process rendering the snapshot failed:\n" + "\n".join(failures))
+            raise SnapshotFailed("; ".join(failure.strip().splitlines()[-1] for failure in failures))
         files, rendered, reused = {}, 0, 0
         for _outcome, (part_files, part_rendered, part_reused) in outcomes.values():
             files.update(part_files)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from kpuportal.commands import PortalCommand
-from snapshot.services import SnapshotBusy, snapshot_build, snapshot_publish, snapshot_storage
+from snapshot.services import SnapshotBusy, SnapshotFailed, snapshot_build, snapshot_publish, snapshot_storage
 
 
 class Command(PortalCommand):
@@ -31,6 +31,10 @@ class Command(PortalCommand):
                 built = snapshot_build(full=full, progress=bar.update)
             except SnapshotBusy as busy:
                 raise CommandError(_("A snapshot is being built already; try again when it ends.")) from busy
+            except SnapshotFailed as failed:
+                raise CommandError(
+                    _("The snapshot was not built; the current one stays: %(error)s") % {"error": failed}
+                ) from failed
         self.stdout.write(
             _(
                 "Snapshot %(generation)d is current: %(rendered)d pages rendered, %(reused)d unchanged, "
