@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def free_port():
     with socket.socket() as probe:
@@ -42,3 +44,11 @@ def moto_server(**env):
     yield endpoint
     server.terminate()
     server.wait(10)
+
+
+def collectstatic(data_dir):
+    """Collect the static files into a KPU_DATA_DIR, as a deploy does: a process run in production
+    settings (gunicorn, a worker) links the CSS by the manifest's hashed names and fails without it."""
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "DJANGO_SECRET_KEY": "collectstatic"}
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(command, cwd=ROOT, env={**env, "KPU_DATA_DIR": str(data_dir)}, check=True)

@@ -30,7 +30,7 @@ from snapshot.services import current_dir, current_manifest, snapshot_build
 from tests.results import conftest as results_fixtures
 from tests.results.conftest import c1
 from tests.results.test_public_pages import numbers_in
-from tests.servers import free_port
+from tests.servers import collectstatic, free_port
 from tests.uploads import images
 from tests.uploads.test_gunicorn import logged_in_session
 from tests.uploads.test_worker import Broker, wait_for
@@ -118,9 +118,7 @@ def processes(tmp_path):
 def data_dir(tmp_path_factory):
     """KPU_DATA_DIR of the subprocesses: collectstatic once, for gunicorn's manifest and nginx's /static/."""
     data = tmp_path_factory.mktemp("data")
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "DJANGO_SECRET_KEY": "collectstatic"}
-    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
-    subprocess.run(command, cwd=ROOT, env={**env, "KPU_DATA_DIR": str(data)}, check=True)
+    collectstatic(data)
     return data
 
 

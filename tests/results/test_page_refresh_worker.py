@@ -1,9 +1,5 @@
 """The hot pages rendered ahead by a real Celery worker, one message for the publishes of a second."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -13,8 +9,9 @@ from results.pages import page_key
 from results.services import tally_enter
 from tests.factories import UserFactory
 from tests.results.conftest import c1
+from tests.servers import collectstatic
 from tests.uploads.conftest import media_root, private_root  # noqa: F401 (the workers fixture needs them)
-from tests.uploads.test_worker import ROOT, broker, wait_for, workers  # noqa: F401 (fixtures)
+from tests.uploads.test_worker import broker, wait_for, workers  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -22,9 +19,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_the_publishes_of_one_second_are_rendered_ahead_by_one_task(kalbar, governor, workers, tmp_path):  # noqa: F811
     if "Redis" not in settings.CACHES["default"]["BACKEND"]:
         pytest.fail("this test reads the worker's pages from the shared Redis cache: set REDIS_URL")
-    # The worker runs as in production: its pages link the CSS by collectstatic's hashed name.
-    env = {"PATH": os.environ["PATH"], "DJANGO_SECRET_KEY": "collectstatic", "KPU_DATA_DIR": str(tmp_path)}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    collectstatic(tmp_path)  # the worker's KPU_DATA_DIR
     worker = workers()
     first, second = UserFactory(is_superuser=True), UserFactory(is_superuser=True)
     for code, votes in (("61.71.06.1001.001", [40, 70, 80]), ("61.72.01.1001.001", [5, 6, 7])):

@@ -6,8 +6,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg2
@@ -17,9 +15,10 @@ from django.db import connection
 
 from snapshot.services import SnapshotFailed, current_dir, current_manifest, snapshot_build
 from snapshot.tasks import refresh_snapshot
+from tests.servers import collectstatic
 from tests.snapshot.conftest import publish
 from tests.uploads.conftest import media_root, private_root  # noqa: F401 (the workers fixture needs them)
-from tests.uploads.test_worker import ROOT, broker, wait_for, workers  # noqa: F401 (fixtures)
+from tests.uploads.test_worker import broker, wait_for, workers  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -121,9 +120,7 @@ def test_a_process_killed_mid_build_abandons_the_build(counted, settings, held_t
 @pytest.mark.worker
 def test_the_periodic_task_renders_with_processes_inside_a_real_worker(counted, workers, tmp_path):  # noqa: F811
     """A Celery prefork worker's process is itself a child: it may still fork the build's processes."""
-    # The worker runs as in production: its pages link the CSS by collectstatic's hashed name.
-    env = {"PATH": os.environ["PATH"], "DJANGO_SECRET_KEY": "collectstatic", "KPU_DATA_DIR": str(tmp_path)}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    collectstatic(tmp_path)  # the worker's KPU_DATA_DIR
     worker = workers()  # KPU_DATA_DIR=tmp_path: its snapshot is tmp_path/snapshot, built by one process per core
     refresh_snapshot.delay()
     finished = r"refresh_snapshot\[.*\] (succeeded|raised).*"
