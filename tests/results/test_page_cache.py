@@ -138,3 +138,19 @@ def test_a_process_answers_a_hot_page_from_memory_for_a_second_then_asks_again(
     time.sleep(1.1)
     with django_assert_num_queries(1):
         assert client.get(page_url).content == first
+
+
+def test_a_publish_with_the_cache_down_is_published_and_says_why_no_page_was_rendered_ahead(
+    counted, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    publish(counted, "61.72.01.1001.001", [5, 6, 7], queue_refresh=True, capture=django_capture_on_commit_callbacks)
+    form = Tally.objects.get(contest=counted, station__code="61.72.01.1001.001")
+    assert form.state == Tally.State.PUBLISHED
+    assert "page cache unreachable: no page rendered ahead" in caplog.text
