@@ -12,6 +12,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
 # The never-dark front (deploy/nginx.conf); the tests run it too.
 command -v nginx >/dev/null || missing+=(nginx)
+# Copying the snapshot to a mirror, as the README shows; the tests do it too.
+command -v rsync >/dev/null || missing+=(rsync)
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
     echo "Installing Debian packages: ${missing[*]}"

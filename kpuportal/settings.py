@@ -259,12 +259,15 @@ STORAGES = {
     },
 }
 # The static snapshot of the public site (snapshot/services.py): generations
-# under this directory, `current` pointing to the whole one nginx falls back to.
+# under this directory, `current` pointing to the one nginx falls back to.
 SNAPSHOT_ROOT = Path(env_str("KPU_SNAPSHOT_ROOT", str(DATA_DIR / "snapshot")))
 # Readiness reports "degraded" when the current snapshot is older than this.
 SNAPSHOT_MAX_AGE_SECONDS = env_int("KPU_SNAPSHOT_MAX_AGE_SECONDS", 300)
 # Processes that render a build on PostgreSQL; 0: one per core.
 SNAPSHOT_PROCESSES = env_int("KPU_SNAPSHOT_PROCESSES", 0)
+# A build writes only what differs from the last full snapshot (its base); once that grows past
+# this percent of the base's files, the build writes a full snapshot again, the next base.
+SNAPSHOT_COMPACT_PERCENT = env_int("KPU_SNAPSHOT_COMPACT_PERCENT", 10)
 # The Ed25519 key that signs each snapshot's manifest; made once outside production.
 SNAPSHOT_KEY_FILE = Path(env_str("KPU_SNAPSHOT_KEY_FILE", str(DATA_DIR / "snapshot_ed25519.pem")))
 # A copy of the current snapshot in a bucket, published after each build

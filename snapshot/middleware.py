@@ -7,7 +7,7 @@ from django.db import DatabaseError
 from django.http import FileResponse, HttpResponse
 from django.template.loader import render_to_string
 
-from .services import current_dir, current_manifest
+from .services import BASE, current_dir, current_manifest
 from .site import file_of
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,11 @@ def snapshot_response(path):
     directory = current_dir()
     if directory is None:
         return None
-    file = (directory / file_of(path)).resolve()
-    if not file.is_relative_to(directory) or not file.is_file():
+    for layer in (directory, (directory / BASE).resolve()):  # a layer's own file, else its base's
+        file = (layer / file_of(path)).resolve()
+        if file.is_relative_to(layer) and file.is_file():
+            break
+    else:
         return None
     content_type = CONTENT_TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     response = FileResponse(open(file, "rb"), content_type=content_type)

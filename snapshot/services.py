@@ -2,18 +2,30 @@
 
 Layout of the snapshot root (a local directory, KPU_SNAPSHOT_ROOT):
 
-    generations/00000042/      one complete site: index.html, en/..., api/v1/..., static/, media/,
-                               snapshot/manifest.json, manifest.json.sig, public-key.pem
-    current -> generations/00000042     what nginx, Django's fallback and a mirror serve
+    generations/00000040/      a base: one complete site (index.html, en/..., api/v1/..., static/,
+                               media/, snapshot/manifest.json listing every file, manifest.json.sig,
+                               public-key.pem, and snapshot/manifests/00000040.json: its manifest again,
+                               by a name a later layer can point to)
+    generations/00000040.versions.json   the version of each of the base's regions, TPS and
+                               pages, its manifest's sha256: what a layer is built against (not served)
+    generations/00000042/      a layer: only the files that differ from its base, `_base` -> 00000040;
+                               its signed manifest lists those files and pins the base's by sha256
+    current -> generations/00000042     what nginx, Django's fallback and a mirror serve: a file
+                               is current/<name>, else current/_base/<name>
 
-A build writes a new generation beside the current one. A page whose version
-did not move is a hard link to the previous generation's file (no render, no
-copy); the rest are rendered. The manifest (every file's sha256, the as-of
-time, each contest's head) is written and signed last, then `current` is
-swapped to the new generation with one rename: a reader sees the old
-snapshot or the new one, whole, never a half-written one. An interrupted
-build leaves a generation that never became current; the next build removes it.
-On PostgreSQL the rendering is shared among forked processes (_Generation.write_parallel).
+A build writes a new generation beside the current one: a layer over the
+current base, holding the pages whose version differs from the base's
+(rendered, or hard-linked from the previous layer if they were rendered
+there), so a build costs what changed, not the millions of files a national
+site has. Once a layer holds KPU_SNAPSHOT_COMPACT_PERCENT of the base's files,
+or a page of the base is gone from the site, the build writes a full
+generation instead (unchanged files hard-linked): the next base. The
+manifest (each file's sha256, the as-of time, each contest's head) is written
+and signed last, then `current` is swapped to the new generation with one
+rename: a reader sees the old snapshot or the new one, whole, never a
+half-written one. An interrupted build leaves a generation that never became
+current; the next build removes it. On PostgreSQL the rendering is shared
+among forked processes (_Generation.write_parallel).
 """
 
 import base64
@@ -56,6 +68,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "snapshot/manifest.json"
 SIGNATURE = "snapshot/manifest.json.sig"
 PUBLIC_KEY = "snapshot/public-key.pem"
+BASE = "_base"  # in a layer: the link to its base
 
 
 class SnapshotBusy(Exception):
@@ -69,6 +82,7 @@ class Built:
     reused: int
     files: int
     seconds: float
+    base: int  # the generation whose files this one's lack: itself when it is a full one
 
 
 def snapshot_root():
@@ -81,11 +95,34 @@ def current_dir(root=None):
     return link.resolve() if link.exists() else None
 
 
+def snapshot_file(directory, name):
+    """Where a snapshot's file is: in the generation itself, else in its base (it may be in neither)."""
+    own = directory / name
+    return own if own.exists() else directory / BASE / name
+
+
+def manifest_head(directory):
+    """A generation's manifest without its list of files: its first line (_manifest_body), not hundreds of MB."""
+    with open(directory / MANIFEST, "rb") as handle:
+        head = json.loads(handle.readline().rstrip() + b"}}")
+    del head["files"]
+    return head
+
+
 def current_manifest(root=None):
+    """The current snapshot's generation, as-of time, heads and base; None before the first snapshot."""
     directory = current_dir(root)
-    if directory is None:
-        return None
-    return json.loads((directory / MANIFEST).read_text())
+    return None if directory is None else manifest_head(directory)
+
+
+def snapshot_files(directory=None):
+    """Every file of a snapshot (the current one by default) and its manifest entry: the base's, then its own."""
+    directory = directory or current_dir()
+    manifest = json.loads((directory / MANIFEST).read_bytes())
+    if "base" not in manifest:
+        return manifest["files"]
+    base = json.loads(snapshot_file(directory, manifest["base"]["manifest"]).read_bytes())
+    return {**base["files"], **manifest["files"]}
 
 
 @contextlib.contextmanager
@@ -125,7 +162,10 @@ def _link_or_copy(source, target, made=None):
 
 
 def _manifest_body(manifest):
-    """The manifest as JSON, one file a line: the C encoder (json's indent= is pure Python, minutes nationally)."""
+    """The manifest as JSON, one file a line: the C encoder (json's indent= is pure Python, minutes nationally).
+
+    The first line holds every field but the files (manifest_head reads only it).
+    """
     encode = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
     files = manifest["files"]
     head = encode({key: value for key, value in manifest.items() if key != "files"})[:-1]
@@ -133,49 +173,108 @@ def _manifest_body(manifest):
     return f'{head}{", " if head != "{" else ""}"files": {{\n{lines}\n}}}}\n'.encode()
 
 
+def _versions_index(generations, generation):
+    return generations / f"{generation:08d}.versions.json"
+
+
+def _manifest_copy(generation):
+    """Where a base's manifest is found by the layers over it, in the directory and in a bucket."""
+    return f"snapshot/manifests/{generation:08d}.json"
+
+
 def snapshot_build(*, full=False, progress=None):
     """Build a new generation and make it current; returns Built. Raises SnapshotBusy if a build runs."""
     root = snapshot_root()
     with _lock(root):
-        started = time.monotonic()
-        previous_dir = current_dir(root)
-        previous = current_manifest(root) if previous_dir and not full else None
-        known = previous["files"] if previous else {}
-        generation = (current_manifest(root) or {"generation": 0})["generation"] + 1 if previous_dir else 1
-        generations = root / "generations"
-        target = generations / f"{generation:08d}"
-        shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
-        target.mkdir(parents=True)
-        next_generation = _Generation(f"{previous_dir}/", f"{target}/", known, progress)
-        parts = _processes()
-        if parts > 1:
-            files, rendered, reused = next_generation.write_parallel(parts)
-        else:
-            files, rendered, reused = next_generation.write(site_pages())
-        files.update(_static_files(target))
-        files.update(_media_files(target, previous_dir, known))
-        _write(target / PUBLIC_KEY, signing.public_key_pem().encode())
-        manifest = {
-            "generation": generation,
-            "as_of": timezone.now().isoformat(),
-            "heads": _heads(),
-            "files": files,
+        return _build(root, full=full, progress=progress)
+
+
+def _build(root, *, full, progress, compact=False):
+    """One generation: a layer over the current base, or (full, compact, or time to compact) a new base."""
+    started = time.monotonic()
+    generations = root / "generations"
+    previous_dir = current_dir(root)
+    previous = manifest_head(previous_dir) if previous_dir else None
+    generation = previous["generation"] + 1 if previous else 1
+    layered = previous is not None and not full and not compact and not _compaction_due(previous)
+    target = generations / f"{generation:08d}"
+    shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
+    target.mkdir(parents=True)
+    if layered:
+        base = previous["base"]["generation"] if "base" in previous else previous["generation"]
+        base_index = json.loads(_versions_index(generations, base).read_bytes())
+        base_versions = base_index["versions"]
+        known = json.loads((previous_dir / MANIFEST).read_bytes())["files"] if "base" in previous else {}
+        (target / BASE).symlink_to(f"../{base:08d}")
+    else:
+        base, base_versions = generation, {}
+        known = snapshot_files(previous_dir) if previous and not full else {}
+    next_generation = _Generation(f"{previous_dir}/", f"{target}/", known, base_versions, not layered, progress)
+    parts = _processes()
+    written = next_generation.write_parallel(parts) if parts > 1 else next_generation.write(site_pages())
+    next_generation.write_static(written)
+    next_generation.write_media(written)
+    if layered and written.seen < len(base_versions):
+        # A page of the base is gone from the site: a layer cannot hide it, a new base leaves it out.
+        shutil.rmtree(target)
+        return _build(root, full=False, progress=progress, compact=True)
+    _write(target / PUBLIC_KEY, signing.public_key_pem().encode())
+    manifest = {
+        "generation": generation,
+        "as_of": timezone.now().isoformat(),
+        "heads": _heads(),
+        "total": written.total,
+        "layer": len(written.files),
+        "files": written.files,
+    }
+    if layered:
+        manifest["base"] = {
+            "generation": base,
+            "manifest": _manifest_copy(base),
+            "sha256": base_index["manifest_sha256"],
+            "total": base_index["total"],
         }
-        body = _manifest_body(manifest)
-        _write(target / MANIFEST, body)
-        _write(target / SIGNATURE, signing.sign(body).encode())
-        os.sync()  # the whole generation on disk before it becomes current
-        link = root / "current.new"
-        link.unlink(missing_ok=True)
-        link.symlink_to(target.relative_to(root))
-        os.replace(link, root / "current")
-        built = Built(generation, rendered, reused, len(files), time.monotonic() - started)
-        # Once the new one is current: all but it and its predecessor (a reader may still be in that one),
-        # interrupted builds included.
-        for leftover in generations.glob("*"):
-            if leftover not in (target, previous_dir):
-                shutil.rmtree(leftover, ignore_errors=True)
-        return built
+    body = _manifest_body(manifest)
+    _write(target / MANIFEST, body)
+    _write(target / SIGNATURE, signing.sign(body).encode())
+    if not layered:
+        _link_or_copy(target / MANIFEST, target / _manifest_copy(generation))
+        index = {"manifest_sha256": hashlib.sha256(body).hexdigest(), "total": written.total}
+        _versions_index(generations, generation).write_text(json.dumps({**index, "versions": written.versions}))
+    os.sync()  # the whole generation on disk before it becomes current
+    link = root / "current.new"
+    link.unlink(missing_ok=True)
+    link.symlink_to(target.relative_to(root))
+    os.replace(link, root / "current")
+    built = Built(generation, written.rendered, written.reused, written.total, time.monotonic() - started, base)
+    _prune(generations, keep=(target, previous_dir))
+    return built
+
+
+def _compaction_due(previous):
+    """Whether the previous generation's layer has grown enough that this build writes a new base."""
+    if "base" not in previous:
+        return False
+    return previous["layer"] * 100 > settings.SNAPSHOT_COMPACT_PERCENT * previous["base"]["total"]
+
+
+def _prune(generations, keep):
+    """All but the current generation, its predecessor (a reader may still be in it) and their bases.
+
+    Interrupted builds included.
+    """
+    kept = set()
+    for directory in keep:
+        if directory is not None:
+            kept.add(directory.name)
+            kept.add((directory / BASE).resolve().name if (directory / BASE).exists() else directory.name)
+    for leftover in generations.iterdir():
+        if leftover.name.split(".")[0] in kept:
+            continue
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def _processes():
@@ -194,33 +293,134 @@ class SnapshotFailed(Exception):
 
 
 @dataclasses.dataclass
+class _Written:
+    """What a build (or one process's part of it) wrote."""
+
+    files: dict = dataclasses.field(default_factory=dict)  # the manifest entries of the generation's own files
+    versions: dict = dataclasses.field(default_factory=dict)  # a new base's index: each page's key and version
+    rendered: int = 0
+    reused: int = 0  # left to the base, or linked from the previous generation
+    seen: int = 0  # keys of the base's index still on the site
+
+    @property
+    def total(self):
+        """The files of the whole snapshot: its own and those it leaves to its base."""
+        return self.rendered + self.reused
+
+    def add(self, other):
+        self.files.update(other.files)
+        self.versions.update(other.versions)
+        self.rendered += other.rendered
+        self.reused += other.reused
+        self.seen += other.seen
+
+
+@dataclasses.dataclass
 class _Generation:
-    """A generation being written: each page rendered when its version moved, else a hard link to the previous."""
+    """A generation being written: each page rendered when its version moved, else left to the base or linked.
+
+    A page's key is its region or TPS (all of a region's six files share its version), or its own path;
+    a file that is no page (the CSS, a scan rendition) is keyed by its name and versioned by its sha256.
+    """
 
     previous_prefix: str
     target_prefix: str
-    known: dict
+    known: dict  # name -> manifest entry of the previous generation's files that can be linked
+    base: dict  # key -> version of the pages the base holds: a layer leaves those to it
+    indexing: bool  # a new base: record every key's version
     progress: Callable[[int], None] | None = None
 
     def write(self, pages, progress=None):
-        """Every page of `pages`; returns (manifest entries by file name, rendered, reused)."""
+        """Every page of `pages`; returns _Written."""
         progress = progress or self.progress
-        files, rendered, reused, made = {}, 0, 0, set()
+        written, made, seen = _Written(), set(), set()
         for page in pages:
+            key = page.unit or page.path
+            if self.indexing:
+                written.versions[key] = page.version
+            base_version = self.base.get(key)
+            if base_version is not None:
+                seen.add(key)
             name = file_of(page.path)
             old = self.known.get(name)
-            if old and old.get("version") == page.version:
-                _link_or_copy(self.previous_prefix + name, self.target_prefix + name, made)
-                files[name] = old
-                reused += 1
+            if base_version == page.version:
+                written.reused += 1
+            elif old and old.get("version") == page.version:
+                self._link(name, made)
+                written.files[name] = old
+                written.reused += 1
             else:
                 body = page.render()
                 _write(self.target_prefix + name, body, made)
-                files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
-                rendered += 1
+                entry = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
+                written.files[name] = entry
+                written.rendered += 1
             if progress:
                 progress(1)
-        return files, rendered, reused
+        written.seen = len(seen)
+        return written
+
+    def _link(self, name, made):
+        source = self.previous_prefix + name
+        if not os.path.exists(source):  # the previous generation was a layer: its base has it
+            source = f"{self.previous_prefix}{BASE}/{name}"
+        _link_or_copy(source, self.target_prefix + name, made)
+
+    def write_file(self, written, name, sha256, read):
+        """A file that is no page, known by its sha256: left to the base, linked, or written from read()."""
+        if self.indexing:
+            written.versions[name] = sha256
+        if name in self.base:
+            written.seen += 1
+        old = self.known.get(name)
+        if self.base.get(name) == sha256:
+            written.reused += 1
+        elif old and old["sha256"] == sha256:
+            self._link(name, set())
+            written.files[name] = old
+            written.reused += 1
+        else:
+            data = read()
+            _write(self.target_prefix + name, data)
+            written.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            written.rendered += 1
+
+    def write_static(self, written):
+        """The CSS (and whatever else the pages load) under static/, as collectstatic or the finders have it."""
+        static_root = Path(settings.STATIC_ROOT)
+        if static_root.exists() and any(static_root.iterdir()):
+            sources = (
+                (path.relative_to(static_root).as_posix(), path) for path in static_root.rglob("*") if path.is_file()
+            )
+        else:
+            sources = (
+                (relative, Path(storage.path(relative)))
+                for finder in finders.get_finders()
+                for relative, storage in finder.list(["CVS", ".*", "*~"])
+            )
+        prefix = settings.STATIC_URL.strip("/")
+        for relative, source in sources:
+            data = source.read_bytes()
+            self.write_file(written, f"{prefix}/{relative}", hashlib.sha256(data).hexdigest(), lambda data=data: data)
+
+    def write_media(self, written):
+        """The public scan renditions the TPS pages show, when the portal serves them itself (MEDIA_URL a path)."""
+        if not settings.MEDIA_URL.startswith("/"):
+            return  # a bucket or CDN serves them: the pages link there
+        from uploads.models import Scan  # the uploads app builds on results; the snapshot reads its renditions
+
+        prefix = settings.MEDIA_URL.strip("/")
+        ready = Scan.objects.filter(status=Scan.Status.READY).exclude(web="")
+        renditions = (
+            (stored, sha256)
+            for web, web_sha256, full, full_sha256 in ready.values_list(
+                "web", "web_sha256", "full", "full_sha256"
+            ).iterator(chunk_size=5000)
+            for stored, sha256 in ((web, web_sha256), (full, full_sha256))
+            if stored
+        )
+        for stored, sha256 in renditions:
+            self.write_file(written, f"{prefix}/{stored}", sha256, lambda stored=stored: _stored(stored))
 
     def write_parallel(self, parts):
         """write() over the whole site, shared among `parts` forked processes, each rendering its own regions and TPS.
@@ -258,12 +458,10 @@ class _Generation:
             log.error("snapshot: a process rendering the build failed:\n%s", failure)
         if failures:
             raise SnapshotFailed("; ".join(failure.strip().splitlines()[-1] for failure in failures))
-        files, rendered, reused = {}, 0, 0
-        for _outcome, (part_files, part_rendered, part_reused) in outcomes.values():
-            files.update(part_files)
-            rendered += part_rendered
-            reused += part_reused
-        return files, rendered, reused
+        written = _Written()
+        for _outcome, part_written in outcomes.values():
+            written.add(part_written)
+        return written
 
     def _part_write(self, part, parts, done, outcome):
         """In a forked process: write this part's pages, leave what write() returns in `outcome`, and exit."""
@@ -282,6 +480,11 @@ class _Generation:
                 pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
         finally:
             os._exit(0)  # not the parent's exit handlers: they are the parent's to run
+
+
+def _stored(name):
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
 
 
 def _part_outcome(outcome):
@@ -311,57 +514,6 @@ def _heads():
     return heads
 
 
-def _static_files(target):
-    """The CSS (and whatever else the pages load) under static/, as collectstatic or the finders have it."""
-    files = {}
-    static_root = Path(settings.STATIC_ROOT)
-    if static_root.exists() and any(static_root.iterdir()):
-        sources = (
-            (path.relative_to(static_root).as_posix(), path) for path in static_root.rglob("*") if path.is_file()
-        )
-    else:
-        sources = (
-            (relative, Path(storage.path(relative)))
-            for finder in finders.get_finders()
-            for relative, storage in finder.list(["CVS", ".*", "*~"])
-        )
-    prefix = settings.STATIC_URL.strip("/")
-    for relative, source in sources:
-        name = f"{prefix}/{relative}"
-        data = source.read_bytes()
-        _write(target / name, data)
-        files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-    return files
-
-
-def _media_files(target, previous_dir, known):
-    """The public scan renditions the TPS pages show, when the portal serves them itself (MEDIA_URL a path)."""
-    if not settings.MEDIA_URL.startswith("/"):
-        return {}  # a bucket or CDN serves them: the pages link there
-    from uploads.models import Scan  # the uploads app builds on results; the snapshot reads its renditions
-
-    files = {}
-    prefix = settings.MEDIA_URL.strip("/")
-    ready = Scan.objects.filter(status=Scan.Status.READY).exclude(web="")
-    renditions = (
-        (stored, sha256)
-        for web, web_sha256, full, full_sha256 in ready.values_list(
-            "web", "web_sha256", "full", "full_sha256"
-        ).iterator(chunk_size=5000)
-        for stored, sha256 in ((web, web_sha256), (full, full_sha256))
-        if stored
-    )
-    for stored, sha256 in renditions:
-        name = f"{prefix}/{stored}"
-        if name in known and previous_dir is not None:
-            _link_or_copy(previous_dir / name, target / name)
-        else:
-            with default_storage.open(stored, "rb") as handle:
-                _write(target / name, handle.read())
-        files[name] = {"sha256": sha256, "size": (target / name).stat().st_size}
-    return files
-
-
 @dataclasses.dataclass
 class Verified:
     files: int
@@ -369,7 +521,10 @@ class Verified:
 
 
 def snapshot_verify(read, public_key_pem):
-    """Check a snapshot through `read(name) -> bytes or None`: the signature, then every file's sha256."""
+    """Check a snapshot through `read(name) -> bytes or None`: the signature, then every file's sha256.
+
+    A layer's manifest pins its base's by sha256: the files are the base's, overlaid with the layer's.
+    """
     manifest_bytes = read(MANIFEST)
     signature = read(SIGNATURE)
     if manifest_bytes is None or signature is None:
@@ -380,14 +535,21 @@ def snapshot_verify(read, public_key_pem):
     except (InvalidSignature, ValueError):
         return Verified(0, ["the manifest's signature is not the portal's"])
     manifest = json.loads(manifest_bytes)
+    files = manifest["files"]
+    if "base" in manifest:
+        pin = manifest["base"]
+        base_bytes = read(pin["manifest"])
+        if base_bytes is None or hashlib.sha256(base_bytes).hexdigest() != pin["sha256"]:
+            return Verified(0, [f"{pin['manifest']}: the base's manifest is missing or not the one the manifest names"])
+        files = {**json.loads(base_bytes)["files"], **files}
     problems = []
-    for name, entry in manifest["files"].items():
+    for name, entry in files.items():
         data = read(name)
         if data is None:
             problems.append(f"{name}: missing")
         elif hashlib.sha256(data).hexdigest() != entry["sha256"]:
             problems.append(f"{name}: differs from the manifest")
-    return Verified(len(manifest["files"]), problems)
+    return Verified(len(files), problems)
 
 
 # Publishing to a bucket (STORAGES["snapshot"], KPU_SNAPSHOT_BUCKET)
@@ -419,11 +581,15 @@ def snapshot_storage():
 def snapshot_publish(*, full=False, progress=None):
     """Copy the current snapshot to the snapshot bucket; returns Published.
 
-    Only files whose sha256 differs from the manifest already in the bucket
-    are uploaded, streamed from disk. S3 has no atomic switch of many objects:
+    The bucket holds every file at its name, as a static host serves it: a
+    layer's files replace its base's there. Only files whose sha256 differs from
+    the snapshot already in the bucket are uploaded, streamed from disk; while
+    the bucket's base is the current one, only the two layers are compared.
+    S3 has no atomic switch of many objects:
     during an upload the changed pages are replaced one by one (each one whole),
     so for that moment the bucket mixes two snapshots. What a mirror verifies is
-    the signed manifest, and it goes up after every file it lists: the bucket
+    the signed manifest, and it goes up after every file it lists (and the
+    base's manifest it pins): the bucket
     holds the old signed manifest (while pages it lists may already be new) or
     the new one with all its files in place
     (the manifest and its signature are two objects put a moment apart; a
@@ -444,46 +610,84 @@ def snapshot_publish(*, full=False, progress=None):
         directory = current_dir(root)
         if directory is None:
             raise SnapshotNotBuilt("there is no snapshot to publish yet")
-        manifest = json.loads((directory / MANIFEST).read_bytes())
-        files = manifest["files"]
-        published = {} if full else (_published_manifest(storage) or {}).get("files", {})
-        changed = [name for name, entry in files.items() if published.get(name, {}).get("sha256") != entry["sha256"]]
+        manifest_bytes = (directory / MANIFEST).read_bytes()
+        manifest = json.loads(manifest_bytes)
+        base = _base_pin(manifest, manifest_bytes)
+        published, published_base = (None, None) if full else _published_manifest(storage)
+        if published is not None and published_base == base:
+            # The bucket's snapshot has the same base: only the layers can differ, not millions of files.
+            files, total = manifest["files"], manifest["total"]
+            old = published["files"] if "base" in published else {}
+            changed = _changed(files, old) + [name for name in old if name not in files]  # back to the base's
+            gone, signed = [], SIGNED
+        else:
+            files = snapshot_files(directory)
+            total = len(files)
+            old = _published_files(storage, published) if published else {}
+            changed = _changed(files, old)
+            gone = [name for name in old if name not in files]
+            if published is not None and published_base[0] != base[0]:
+                gone.append(published_base[0])
+            signed = (base[0], *SIGNED)  # the full manifest the layers point to, then the signed one
         if progress:
-            progress(len(files) - len(changed))
+            progress(total - len(changed))
 
         def upload(name):
-            with open(directory / name, "rb") as handle:
+            with open(snapshot_file(directory, name), "rb") as handle:
                 storage.save(name, File(handle, name=name))
             if progress:
                 progress(1)
 
         _each(upload, changed)
-        for name in SIGNED:  # in this order, each after the one before it is stored
+        for name in signed:  # in this order, each after the one before it is stored
             upload(name)
         if full:
-            gone = [name for name in _bucket_names(storage) if name not in files and name not in SIGNED]
-        else:
-            gone = [name for name in published if name not in files]
+            gone = [name for name in _bucket_names(storage) if name not in files and name not in signed]
         _each(storage.delete, gone)
         return Published(
             manifest["generation"],
-            uploaded=len(changed) + len(SIGNED),
-            unchanged=len(files) - len(changed),
+            uploaded=len(changed) + len(signed),
+            unchanged=total - len(changed),
             deleted=len(gone),
             seconds=time.monotonic() - started,
         )
 
 
+def _changed(files, published):
+    return [name for name, entry in files.items() if published.get(name, {}).get("sha256") != entry["sha256"]]
+
+
+def _base_pin(manifest, manifest_bytes):
+    """The name and sha256 of the full manifest a snapshot's files are listed in: its base's, or its own."""
+    if "base" in manifest:
+        return manifest["base"]["manifest"], manifest["base"]["sha256"]
+    return _manifest_copy(manifest["generation"]), hashlib.sha256(manifest_bytes).hexdigest()
+
+
 def _published_manifest(storage):
-    """The manifest of the snapshot in the bucket, or None (none yet, or unreadable: everything goes up again)."""
+    """The bucket's manifest and its _base_pin, or Nones (none yet, or unreadable: everything goes up again)."""
     try:
         with storage.open(MANIFEST, "rb") as handle:
-            return json.loads(handle.read())
+            data = handle.read()
+        manifest = json.loads(data)
+        return manifest, _base_pin(manifest, data)
     except FileNotFoundError:
-        return None
-    except ValueError:
+        return None, None
+    except (ValueError, KeyError):
         log.warning("snapshot: the bucket's manifest is unreadable; publishing every file")
-        return None
+        return None, None
+
+
+def _published_files(storage, published):
+    """Every file of the snapshot in the bucket: its base's manifest overlaid with its own."""
+    if "base" not in published:
+        return published["files"]
+    try:
+        with storage.open(published["base"]["manifest"], "rb") as handle:
+            return {**json.loads(handle.read())["files"], **published["files"]}
+    except (FileNotFoundError, ValueError):
+        log.warning("snapshot: the bucket's base manifest is missing or unreadable; publishing every file")
+        return {}
 
 
 def _bucket_names(storage):

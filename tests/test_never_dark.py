@@ -26,7 +26,8 @@ from django.test import Client
 
 from results.models import Tally
 from results.services import tally_enter
-from snapshot.services import current_dir, current_manifest, snapshot_build
+from snapshot.services import current_dir, snapshot_build, snapshot_file, snapshot_files
+from tests.factories import UserFactory
 from tests.results import conftest as results_fixtures
 from tests.results.conftest import c1
 from tests.results.test_public_pages import numbers_in
@@ -204,6 +205,11 @@ def publish(contest, station, votes, officers):
         tally_enter(tally=form, numbers=c1(votes), entered_by=officer)
 
 
+def superusers():
+    """Two who may publish any TPS (the officers' region is Pontianak)."""
+    return [UserFactory(is_superuser=True), UserFactory(is_superuser=True)]
+
+
 @pytest.fixture
 def counted(kalbar, governor, officers):
     publish(governor, kalbar["tps_bansir_laut_1"], [40, 70, 80], officers)
@@ -214,11 +220,11 @@ def snapshot_pages():
     """Every public URL the current snapshot holds, with its file: /a/b/ for a/b/index.html."""
     site = current_dir()
     pages = {}
-    for name in current_manifest()["files"]:
+    for name in snapshot_files():
         if name.split("/", 1)[0] in ("static", "media", "snapshot") or name == "404.html":
             continue  # not pages: what they serve, and the web server's answer for an address it lacks
         url = "/" + (name.removesuffix("index.html") if name.endswith("index.html") else name)
-        pages[url] = site / name
+        pages[url] = snapshot_file(site, name)  # the layer's own, or its base's
     return pages
 
 
@@ -242,8 +248,14 @@ def test_with_gunicorn_dead_every_public_page_comes_from_the_snapshot_through_ng
     tmp_path,
 ):
     snapshot_build()
+    publish(counted, kalbar["tps_pasiran_1"], [5, 6, 7], superusers())
+    settings.SNAPSHOT_COMPACT_PERCENT = 100  # this site is small: a layer of 31 files is a tenth of it
+    assert snapshot_build().base == 1  # the current snapshot is a layer: nginx finds most files in its base
     pages = snapshot_pages()
     assert len(pages) > 40 and "/" in pages and "/en/" in pages
+    assert any("/_base/" in str(file) for file in pages.values()) and not all(
+        "/_base/" in str(file) for file in pages.values()
+    )
     env = {**site, "DATABASE_URL": shared_database_url(), "CELERY_TASK_ALWAYS_EAGER": "1"}
     gunicorn = start_gunicorn(processes, env)
     front = start_nginx(processes, tmp_path, site, gunicorn.port)
@@ -271,7 +283,7 @@ def test_with_gunicorn_dead_every_public_page_comes_from_the_snapshot_through_ng
     missing = get(f"{front}/pilkada-2018/{counted.slug}/61.99/")
     assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
     assert BANNER in missing.text and "Halaman tidak ditemukan" in missing.text
-    assert missing.content == (current_dir() / "404.html").read_bytes()
+    assert missing.content == snapshot_file(current_dir(), "404.html").read_bytes()  # from the base
     # What the micro-cache held is served, once its second is over, stale rather than from the snapshot.
     wait_for(lambda: get(f"{front}/?primed=1").headers["X-Cache"] == "STALE", "the cached page to go stale", timeout=10)
     stale = get(f"{front}/?primed=1")
@@ -378,7 +390,9 @@ def cluster():
 
 
 def test_with_postgresql_down_public_pages_come_from_the_snapshot_and_the_admin_says_so(
+    settings,
     counted,
+    kalbar,
     officers,
     site,
     processes,
@@ -399,6 +413,9 @@ def test_with_postgresql_down_public_pages_come_from_the_snapshot_and_the_admin_
     restore = ["psql", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
     subprocess.run([*restore, "kpuportal"], input=dump.stdout, check=True, capture_output=True)
     snapshot_build()
+    publish(counted, kalbar["tps_pasiran_1"], [5, 6, 7], superusers())
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    assert snapshot_build().base == 1  # a layer: Django's fallback finds most files in its base
     generation = current_dir().name
     pages = snapshot_pages()
 

@@ -1,6 +1,7 @@
 """The static snapshot: the whole public site as files, incremental, atomic, signed and checkable by anyone."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,17 @@ from django.utils import translation
 from results import pages
 from results.models import WHOLE_COUNTRY, Contest, Region, Tally
 from results.services import tally_enter
-from snapshot.services import MANIFEST, _manifest_body, current_dir, current_manifest, snapshot_build
+from snapshot.services import (
+    MANIFEST,
+    _manifest_body,
+    current_dir,
+    current_manifest,
+    snapshot_build,
+    snapshot_file,
+    snapshot_files,
+)
 from snapshot.site import _Addresses
-from tests.factories import ContestFactory
+from tests.factories import ContestFactory, RegionFactory
 from tests.results.conftest import c1
 from tests.snapshot.conftest import publish
 
@@ -60,12 +69,81 @@ def test_a_second_snapshot_renders_only_the_pages_above_what_was_published(count
     # two languages and contests.json (3).
     assert second.rendered == 31
     assert second.reused == first.rendered + first.reused - 31
-    assert second.generation == first.generation + 1
+    assert (second.generation, second.base) == (first.generation + 1, first.generation)
+    # The new generation is a layer: those 31 files, and the first snapshot as its base for the rest.
+    layer = current_dir()
+    manifest = json.loads((layer / MANIFEST).read_text())
+    assert len(manifest["files"]) == manifest["layer"] == 31 and manifest["total"] == second.files
+    assert manifest["base"]["generation"] == first.generation
     contest = f"pilkada-2018/{counted.slug}"
-    untouched = f"{contest}/61.72/index.html"  # Singkawang: the same file, linked, not rendered again
-    assert (current_dir() / untouched).stat().st_ino == (first_dir / untouched).stat().st_ino
-    document = json.loads((current_dir() / f"api/v1/{contest}/tps/61.71.06.1001.002.json").read_text())
+    assert f"{contest}/61.71.06.1001.002/index.html" in manifest["files"]
+    untouched = f"{contest}/61.72/index.html"  # Singkawang: not rendered, not even linked
+    assert not (layer / untouched).exists()
+    assert snapshot_file(layer, untouched).stat().st_ino == (first_dir / untouched).stat().st_ino
+    assert set(snapshot_files()) == set(snapshot_files(first_dir))
+    document = json.loads((layer / f"api/v1/{contest}/tps/61.71.06.1001.002.json").read_text())
     assert document["current"]["document"]["candidates"] == {"1": 1, "2": 2, "3": 3}
+    call_command("snapshot_verify", str(layer))
+
+
+def test_a_layer_keeps_what_the_layer_before_it_rendered_as_links(counted, settings):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100  # this site is small: 31 files are a tenth of it
+    snapshot_build()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    snapshot_build()
+    second = current_dir()
+    publish(counted, "61.72.01.1001.001", [4, 5, 6])  # Singkawang: Kalbar and the home page again, nothing else
+    third = snapshot_build()
+    assert third.rendered == 31
+    layer = current_dir()
+    files = json.loads((layer / MANIFEST).read_text())["files"]
+    contest = f"pilkada-2018/{counted.slug}"
+    earlier = f"{contest}/61.71.06.1001.002/index.html"
+    assert (layer / earlier).stat().st_ino == (second / earlier).stat().st_ino  # linked, not rendered again
+    assert f"{contest}/61.72.01.1001.001/index.html" in files and earlier in files
+    assert len(files) == 31 + 31 - 9  # the Kalbar pages and the home page are in both
+    call_command("snapshot_verify", str(layer))
+
+
+def test_a_layer_grown_past_its_share_of_the_base_is_followed_by_a_new_base(counted, settings):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    first = snapshot_build()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    assert snapshot_build().base == first.generation
+    settings.SNAPSHOT_COMPACT_PERCENT = 0  # any layer is too large now: the next build compacts
+    publish(counted, "61.72.01.1001.001", [4, 5, 6])
+    compacted = snapshot_build()
+    assert compacted.base == compacted.generation and compacted.rendered == 31
+    site = current_dir()
+    assert not (site / "_base").exists() and "base" not in current_manifest()
+    assert json.loads((site / MANIFEST).read_text())["files"] == snapshot_files(site)
+    # What the layer rendered, and what the first base had, are linked into the new base.
+    contest = f"pilkada-2018/{counted.slug}"
+    for name in (f"{contest}/61.71.06.1001.002/index.html", f"{contest}/61.71.06.1002/index.html"):
+        assert (site / name).stat().st_nlink == 2, name
+    call_command("snapshot_verify", str(site))
+    # The first base is kept while the layer over it may still be read, then pruned.
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    assert snapshot_build().base == compacted.generation
+    generations = sorted(path.name for path in (settings.SNAPSHOT_ROOT / "generations").iterdir())
+    assert f"{first.generation:08d}" not in generations
+    assert generations == [
+        f"{compacted.generation:08d}",
+        f"{compacted.generation:08d}.versions.json",
+        current_dir().name,
+    ]
+
+
+def test_a_region_gone_from_the_site_makes_the_build_a_new_base_without_it(counted):
+    village = RegionFactory(code="61.71.06.1003", name="Tambelan Sampit")
+    snapshot_build()
+    page = f"pilkada-2018/{counted.slug}/61.71.06.1003/index.html"
+    assert page in snapshot_files()
+    village.delete()
+    built = snapshot_build()
+    assert built.base == built.generation  # a layer would have left the village's pages showing from its base
+    assert page not in snapshot_files() and not (current_dir() / page).exists()
+    call_command("snapshot_verify", str(current_dir()))
 
 
 def test_an_interrupted_snapshot_leaves_the_previous_one_current_and_whole(counted, settings):
@@ -85,7 +163,7 @@ def test_an_interrupted_snapshot_leaves_the_previous_one_current_and_whole(count
     after = snapshot_build()
     assert current_dir() != before and after.generation == current_manifest()["generation"]
     leftovers = sorted(path.name for path in (settings.SNAPSHOT_ROOT / "generations").iterdir())
-    assert leftovers == [before.name, current_dir().name]
+    assert leftovers == [before.name, f"{before.name}.versions.json", current_dir().name]
 
 
 def test_verify_accepts_the_portal_snapshot_and_names_every_altered_file(counted, tmp_path, capsys):
@@ -110,22 +188,42 @@ def test_a_manifest_signed_by_another_key_is_refused(counted, tmp_path):
 
 
 def test_the_readme_script_checks_a_snapshot_without_django(counted, settings):
-    """The few lines the README gives a mirror's keeper, run in a bare interpreter."""
+    """The few lines the README gives a mirror's keeper, run in a bare interpreter, on a layer."""
     snapshot_build()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    assert snapshot_build().base == 1
     readme = (ROOT / "README.md").read_text()
     script = readme.split("<!-- snapshot-verify -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     key = settings.SNAPSHOT_KEY_FILE.with_suffix(".pub")
     key.write_text((current_dir() / "snapshot/public-key.pem").read_text())
-    checked = subprocess.run(
-        [sys.executable, "-I", "-c", script, str(current_dir()), str(key)], capture_output=True, text=True
-    )
+
+    def check(site):
+        return subprocess.run([sys.executable, "-I", "-c", script, str(site), str(key)], capture_output=True, text=True)
+
+    checked = check(current_dir())
     assert checked.returncode == 0, checked.stderr
     assert "ok" in checked.stdout
-    (current_dir() / "index.html").write_text("altered")
-    checked = subprocess.run(
-        [sys.executable, "-I", "-c", script, str(current_dir()), str(key)], capture_output=True, text=True
+    (current_dir() / "_base/cari/index.html").write_text("altered")  # a file the layer leaves to its base
+    checked = check(current_dir())
+    assert checked.returncode != 0 and "cari/index.html" in checked.stdout + checked.stderr
+
+
+def test_the_readme_mirror_command_copies_a_layer_over_its_base(counted, settings, tmp_path):
+    snapshot_build()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    snapshot_build()
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("`rsync ", 1)[1].split("`", 1)[0]
+    mirror = tmp_path / "mirror"
+    env = {"PATH": os.environ["PATH"], "KPU_SNAPSHOT_ROOT": str(settings.SNAPSHOT_ROOT)}
+    subprocess.run(f"rsync {command}", shell=True, cwd=tmp_path, env=env, check=True)
+    assert not (mirror / "_base").exists()
+    assert sorted(str(path.relative_to(mirror)) for path in mirror.rglob("*") if path.is_file()) == sorted(
+        [*snapshot_files(), MANIFEST, f"{MANIFEST}.sig", "snapshot/public-key.pem", "snapshot/manifests/00000001.json"]
     )
-    assert checked.returncode != 0 and "index.html" in checked.stdout + checked.stderr
+    call_command("snapshot_verify", str(mirror))
+    for name in (MANIFEST, f"pilkada-2018/{counted.slug}/61.71.06.1001.002/index.html"):  # the layer's, not the base's
+        assert (mirror / name).read_bytes() == (current_dir() / name).read_bytes(), name
 
 
 @pytest.mark.postgres  # an in-memory SQLite test database cannot be taken away and given back

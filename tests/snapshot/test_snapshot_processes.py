@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from snapshot.services import SnapshotFailed, current_dir, current_manifest, snapshot_build
+from snapshot.services import MANIFEST, SnapshotFailed, current_dir, snapshot_build, snapshot_files
 from snapshot.tasks import refresh_snapshot
 from tests.servers import collectstatic
 from tests.snapshot.conftest import publish
@@ -26,11 +26,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_processes_write_the_snapshot_one_process_writes(counted, settings):
     settings.SNAPSHOT_PROCESSES = 1
     alone = snapshot_build(full=True)
-    files = current_manifest()["files"]
+    files = snapshot_files()
     settings.SNAPSHOT_PROCESSES = 3
     shared = snapshot_build(full=True)
     assert (shared.rendered, shared.reused) == (alone.rendered, 0)
-    assert current_manifest()["files"] == files
+    assert snapshot_files() == files
     for name, entry in files.items():
         assert hashlib.sha256((current_dir() / name).read_bytes()).hexdigest() == entry["sha256"], name
     call_command("snapshot_verify", str(current_dir()))
@@ -38,6 +38,20 @@ def test_processes_write_the_snapshot_one_process_writes(counted, settings):
     publish(counted, "61.71.06.1001.002", [1, 2, 3])
     again = snapshot_build()
     assert again.rendered == 31  # as with one process (tests/snapshot/test_snapshot.py)
+    assert len(json.loads((current_dir() / MANIFEST).read_text())["files"]) == 31  # a layer of those
+    # A new base made by three processes: the same files and index of versions as one process makes.
+    settings.SNAPSHOT_COMPACT_PERCENT = 0
+    compacted = snapshot_build()
+    assert (compacted.base, compacted.rendered) == (compacted.generation, 0)  # every file linked
+    files, index = snapshot_files(), versions_index(settings, compacted.generation)
+    settings.SNAPSHOT_PROCESSES = 1
+    alone = snapshot_build(full=True)
+    assert snapshot_files() == files
+    assert versions_index(settings, alone.generation)["versions"] == index["versions"]
+
+
+def versions_index(settings, generation):
+    return json.loads((settings.SNAPSHOT_ROOT / f"generations/{generation:08d}.versions.json").read_text())
 
 
 def children():

@@ -14,7 +14,16 @@ import requests
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 
-from snapshot.services import MANIFEST, PUBLIC_KEY, SIGNATURE, current_dir, current_manifest, snapshot_build
+from snapshot.services import (
+    MANIFEST,
+    PUBLIC_KEY,
+    SIGNATURE,
+    current_dir,
+    current_manifest,
+    snapshot_build,
+    snapshot_file,
+    snapshot_files,
+)
 from snapshot.services import snapshot_publish as publish_snapshot
 from tests.factories import RegionFactory
 from tests.servers import moto_server
@@ -23,6 +32,7 @@ from tests.snapshot.conftest import publish
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "kpu-snapshot"
 SIGNED = {PUBLIC_KEY, SIGNATURE, MANIFEST}
+FIRST_BASE = "snapshot/manifests/00000001.json"  # the first snapshot's full manifest, pinned by the layers over it
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_S3_REGION_NAME": "us-east-1"}
 
 
@@ -98,12 +108,21 @@ def bucket_keys(client):
 
 def test_publishing_puts_every_file_in_the_bucket_with_its_type_and_the_copy_verifies(counted, bucket, s3_endpoint):
     snapshot_build()
-    site, files = current_dir(), current_manifest()["files"]
+    site, files = current_dir(), snapshot_files()
     published = publish_snapshot()
-    assert bucket_keys(bucket) == set(files) | SIGNED
-    assert (published.uploaded, published.unchanged, published.deleted) == (len(files) + 3, 0, 0)
+    assert bucket_keys(bucket) == set(files) | SIGNED | {FIRST_BASE}
+    assert (published.uploaded, published.unchanged, published.deleted) == (len(files) + 4, 0, 0)
     for name in sorted(bucket_keys(bucket)):
         assert bucket.get_object(Bucket=BUCKET, Key=name)["Body"].read() == (site / name).read_bytes(), name
+    # A layer over that snapshot: the bucket holds its files at their names, as a static host serves them.
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    snapshot_build()
+    site = current_dir()
+    assert not (site / f"pilkada-2018/{counted.slug}/61.72/index.html").exists()  # left to the base
+    publish_snapshot()
+    for name in sorted(bucket_keys(bucket)):
+        expected = snapshot_file(site, name).read_bytes()
+        assert bucket.get_object(Bucket=BUCKET, Key=name)["Body"].read() == expected, name
     contest = f"pilkada-2018/{counted.slug}"
     expected = {
         f"{contest}/61.71/index.html": ("text/html; charset=utf-8", "public, max-age=60"),
@@ -129,8 +148,8 @@ def test_the_signed_manifest_goes_up_after_every_file_it_lists(counted, bucket, 
     snapshot_build()
     with Writes(s3_endpoint) as writes:
         publish_snapshot()
-    assert set(writes.keys) == set(current_manifest()["files"]) | SIGNED
-    assert writes.keys[-3:] == [PUBLIC_KEY, SIGNATURE, MANIFEST]
+    assert set(writes.keys) == set(snapshot_files()) | SIGNED | {FIRST_BASE}
+    assert writes.keys[-4:] == [FIRST_BASE, PUBLIC_KEY, SIGNATURE, MANIFEST]
     assert bucket.get_object(Bucket=BUCKET, Key=MANIFEST)["Body"].read() == (current_dir() / MANIFEST).read_bytes()
 
 
@@ -141,17 +160,17 @@ def test_publishing_an_unchanged_snapshot_again_uploads_only_the_signed_manifest
     with Writes(s3_endpoint) as writes:
         published = publish_snapshot()
     assert writes.keys == [PUBLIC_KEY, SIGNATURE, MANIFEST]
-    assert (published.uploaded, published.unchanged, published.deleted) == (3, len(current_manifest()["files"]), 0)
+    assert (published.uploaded, published.unchanged, published.deleted) == (3, len(snapshot_files()), 0)
     call_command("snapshot_verify", f"{s3_endpoint}/{BUCKET}/")
 
 
 def test_after_a_tps_is_published_only_the_pages_it_changed_go_up(counted, bucket, s3_endpoint):
     snapshot_build()
     publish_snapshot()
-    before = current_manifest()["files"]
+    before = snapshot_files()
     publish(counted, "61.71.06.1001.002", [1, 2, 3])
     snapshot_build()
-    after = current_manifest()["files"]
+    after = snapshot_files()
     with Writes(s3_endpoint) as writes:
         published = publish_snapshot()
     changed = {name for name, entry in after.items() if before.get(name, {}).get("sha256") != entry["sha256"]}
@@ -167,14 +186,14 @@ def test_a_page_gone_from_the_site_is_deleted_from_the_bucket(counted, bucket, s
     village = RegionFactory(code="61.71.06.1003", name="Tambelan Sampit")
     snapshot_build()
     publish_snapshot()
-    gone = {name for name in current_manifest()["files"] if "61.71.06.1003" in name}
+    gone = {name for name in snapshot_files() if "61.71.06.1003" in name}
     assert f"pilkada-2018/{counted.slug}/61.71.06.1003/index.html" in gone
     assert gone <= bucket_keys(bucket)
     village.delete()
-    snapshot_build()
+    snapshot_build()  # a new base: a layer cannot take the village's pages away
     published = publish_snapshot()
-    assert published.deleted == len(gone)
-    assert bucket_keys(bucket) == set(current_manifest()["files"]) | SIGNED
+    assert published.deleted == len(gone) + 1  # and the old base's manifest
+    assert bucket_keys(bucket) == set(snapshot_files()) | SIGNED | {"snapshot/manifests/00000002.json"}
     call_command("snapshot_verify", f"{s3_endpoint}/{BUCKET}/")
 
 
@@ -194,8 +213,8 @@ def test_a_full_publish_repairs_a_bucket_altered_by_hand(counted, bucket, s3_end
 def test_the_snapshot_command_builds_and_publishes(counted, bucket, s3_endpoint, capsys):
     call_command("snapshot", "--publish")
     out = capsys.readouterr().out
-    files = len(current_manifest()["files"])
-    assert f"{files + 3} files uploaded, 0 unchanged, 0 deleted" in out
+    files = len(snapshot_files())
+    assert f"{files + 4} files uploaded, 0 unchanged, 0 deleted" in out
     call_command("snapshot_verify", f"{s3_endpoint}/{BUCKET}/")
 
 

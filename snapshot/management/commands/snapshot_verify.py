@@ -6,12 +6,12 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from kpuportal.commands import PortalCommand
-from snapshot.services import snapshot_verify
+from snapshot.services import snapshot_file, snapshot_verify
 from snapshot.signing import public_key_pem
 
 
 def reader(where):
-    """read(name) -> bytes or None, for a snapshot directory or a mirror's base URL."""
+    """read(name) -> bytes or None, for a snapshot directory (a layer's file, else its base's) or a mirror's URL."""
     if where.startswith(("http://", "https://")):
         base = where.rstrip("/") + "/"
 
@@ -26,7 +26,7 @@ def reader(where):
     root = Path(where)
 
     def read(name):
-        path = root / name
+        path = snapshot_file(root, name)
         return path.read_bytes() if path.is_file() else None
 
     return read
