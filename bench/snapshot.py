@@ -21,8 +21,12 @@ and after). Then, each in a fresh process, wall clock with process start:
   ancestor region down from the contest's area: page and widget in 2
   languages, JSON, CSV; 3 for the home page in 2 languages and
   contests.json), the pages it did render (previous manifest vs new, by
-  version) and its seconds; then a second `manage.py snapshot` with nothing
-  changed (every page a hard link: the enumeration and manifest cost);
+  version) and its seconds (a layer over the full snapshot);
+- `manage.py snapshot` with nothing changed, three times, a layer each (only
+  the site's enumeration), the first two each then written out whole by
+  `snapshot_compact` (every file a hard link into a full tree: with the
+  build, what every build did before layers); the ratio of the mean layer
+  build to the mean layer build + whole tree;
 - cProfile of that no-change build and of the first PROFILE_PAGES pages of a
   full build (top functions by internal time).
 
@@ -217,15 +221,23 @@ print(json.dumps({"area": area, "ancestors": sorted(set(ancestors))}))
 CHANGED = """
 import json, django
 django.setup()
-from snapshot.services import current_dir, current_manifest
-now = current_manifest()
-before_dir = current_dir().parent / f"{now['generation'] - 1:08d}"
-before = json.loads((before_dir / "snapshot/manifest.json").read_text())["files"]
-changed = sorted(name for name, entry in now["files"].items()
+from snapshot.services import current_dir, current_manifest, snapshot_files
+now_dir = current_dir()
+before_dir = now_dir.parent / f"{current_manifest()['generation'] - 1:08d}"
+now, before = snapshot_files(now_dir), snapshot_files(before_dir)
+changed = sorted(name for name, entry in now.items()
                  if "version" in entry and before.get(name, {}).get("version") != entry["version"])
 # openapi.json's version is the site's fingerprint alone (templates, translations, CSS).
 salt = "api/v1/openapi.json"
-print(json.dumps({"changed": changed, "salt_moved": before[salt]["version"] != now["files"][salt]["version"]}))
+print(json.dumps({"changed": changed, "salt_moved": before[salt]["version"] != now[salt]["version"]}))
+"""
+
+COMPACT = """
+import json, django
+django.setup()
+from snapshot.services import snapshot_compact
+compacted = snapshot_compact()
+print(json.dumps({"files": compacted.files, "seconds": compacted.seconds}))
 """
 
 PROFILE = """
@@ -296,7 +308,14 @@ def part_kalbar(tmp):
             + (" Publishing the next TPS." if attempt + 1 < len(waiting) else " No TPS left to try."),
             flush=True,
         )
+    # Nothing changed: a layer over the full snapshot (enumeration only), against the same build plus writing
+    # it out whole (every file hard-linked into a full tree: what every build did before layers).
+    print("manage.py snapshot with nothing changed, each build then written whole, twice ...", flush=True)
     none_wall, none = snapshot_command(env)
+    layers, wholes = [none], []
+    for _round in range(2):
+        wholes.append(python_json(COMPACT, env))
+        layers.append(snapshot_command(env)[1])
     print("Profiling ...", flush=True)
     # In one process: a profile of the build's parent would show it waiting for the others.
     profile_none = python_json(PROFILE, one_process, "incremental", 0)
@@ -340,6 +359,16 @@ def part_kalbar(tmp):
         f"(4 for the TPS + 6 x {len(publish['ancestors'])} ancestors {', '.join(publish['ancestors'])}"
         " + 3 home/contests): "
         f"{verdict}; {one['reused']} reused, {one['seconds']:.1f} s."
+    )
+    layer_seconds = sum(built["seconds"] for built in layers) / len(layers)
+    whole_seconds = sum(whole["seconds"] for whole in wholes) / len(wholes)
+    print(
+        "Nothing changed, a layer over the full snapshot: "
+        + ", ".join(f"{built['seconds']:.1f} s" for built in layers)
+        + f"; writing one out whole ({wholes[0]['files']} files hard-linked, snapshot_compact): "
+        + " and ".join(f"{whole['seconds']:.1f} s" for whole in wholes)
+        + f". Layer / (layer + whole tree, what a build cost before layers): "
+        f"{layer_seconds / (layer_seconds + whole_seconds):.2f}."
     )
     if one["rendered"] != expected:
         print(f"Pages whose version moved ({len(changed)}, the first 40):\n  " + "\n  ".join(changed[:40]))

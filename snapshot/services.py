@@ -5,27 +5,29 @@ Layout of the snapshot root (a local directory, KPU_SNAPSHOT_ROOT):
     generations/00000040/      a base: one complete site (index.html, en/..., api/v1/..., static/,
                                media/, snapshot/manifest.json listing every file, manifest.json.sig,
                                public-key.pem, and snapshot/manifests/00000040.json: its manifest again,
-                               by a name a later layer can point to)
-    generations/00000040.versions.json   the version of each of the base's regions, TPS and
-                               pages, its manifest's sha256: what a layer is built against (not served)
+                               by a name the layers over it point to)
     generations/00000042/      a layer: only the files that differ from its base, `_base` -> 00000040;
                                its signed manifest lists those files and pins the base's by sha256
+    generations/00000042-base/ generation 42 written out whole by snapshot_compact: the next base
+    generations/<name>.versions.json   each generation's index (not served): the version of each
+                               page it holds itself, its manifest's sha256 and file count
     current -> generations/00000042     what nginx, Django's fallback and a mirror serve: a file
                                is current/<name>, else current/_base/<name>
 
 A build writes a new generation beside the current one: a layer over the
-current base, holding the pages whose version differs from the base's
-(rendered, or hard-linked from the previous layer if they were rendered
-there), so a build costs what changed, not the millions of files a national
-site has. Once a layer holds KPU_SNAPSHOT_COMPACT_PERCENT of the base's files,
-or a page of the base is gone from the site, the build writes a full
-generation instead (unchanged files hard-linked): the next base. The
-manifest (each file's sha256, the as-of time, each contest's head) is written
-and signed last, then `current` is swapped to the new generation with one
-rename: a reader sees the old snapshot or the new one, whole, never a
-half-written one. An interrupted build leaves a generation that never became
-current; the next build removes it. On PostgreSQL the rendering is shared
-among forked processes (_Generation.write_parallel).
+newest base, holding the pages whose version differs from the base's
+(rendered, or hard-linked from the previous layer if it rendered them), so a
+build costs what changed, not the millions of files of a national site. Once a
+layer holds KPU_SNAPSHOT_COMPACT_PERCENT of the base's files, snapshot_compact
+writes it out whole (every file hard-linked) beside the builds, and the next
+build is a layer over that. A page of the base gone from the site makes the
+build a whole generation itself (a layer cannot hide a file of its base), as
+does --full. The manifest (each file's sha256, the as-of time, each contest's
+head) is written and signed last, then `current` is swapped to the new
+generation with one rename: a reader sees the old snapshot or the new one,
+whole, never a half-written one. An interrupted build leaves a generation that
+never became current; the next build removes it. On PostgreSQL the rendering
+is shared among forked processes (_Generation.write_parallel).
 """
 
 import base64
@@ -126,9 +128,10 @@ def snapshot_files(directory=None):
 
 
 @contextlib.contextmanager
-def _lock(root):
+def _lock(root, name=".lock"):
+    """One build (or publish) at a time; one compaction (.compact-lock) at a time, beside them."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
+    with open(root / name, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -173,8 +176,22 @@ def _manifest_body(manifest):
     return f'{head}{", " if head != "{" else ""}"files": {{\n{lines}\n}}}}\n'.encode()
 
 
-def _versions_index(generations, generation):
-    return generations / f"{generation:08d}.versions.json"
+COMPACTED = "-base"  # 00000042-base: generation 42, a layer, written out whole by snapshot_compact
+
+
+def _generation_of(directory):
+    return int(directory.name[:8])
+
+
+def _index_path(directory):
+    """A generation's index (not served): its manifest's sha256 and total, and the version of each page it holds."""
+    return directory.parent / f"{directory.name}.versions.json"
+
+
+def _base_dir(directory):
+    """The full generation a generation's files are completed from: its _base, or itself."""
+    link = directory / BASE
+    return link.resolve() if link.is_symlink() else directory
 
 
 def _manifest_copy(generation):
@@ -189,36 +206,36 @@ def snapshot_build(*, full=False, progress=None):
         return _build(root, full=full, progress=progress)
 
 
-def _build(root, *, full, progress, compact=False):
-    """One generation: a layer over the current base, or (full, compact, or time to compact) a new base."""
+def _build(root, *, full, progress, whole=False):
+    """One generation: a layer over the newest base, or (full, or whole) a full one, a base itself."""
     started = time.monotonic()
     generations = root / "generations"
     previous_dir = current_dir(root)
     previous = manifest_head(previous_dir) if previous_dir else None
     generation = previous["generation"] + 1 if previous else 1
-    layered = previous is not None and not full and not compact and not _compaction_due(previous)
+    layered = previous is not None and not full and not whole
     target = generations / f"{generation:08d}"
     shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
     target.mkdir(parents=True)
     if layered:
-        base = previous["base"]["generation"] if "base" in previous else previous["generation"]
-        base_index = json.loads(_versions_index(generations, base).read_bytes())
-        base_versions = base_index["versions"]
+        base_dir = _newest_base(generations, _base_dir(previous_dir))
+        base_index = json.loads(_index_path(base_dir).read_bytes())
+        base, base_versions = _generation_of(base_dir), base_index["versions"]
+        # What the previous layer rendered since its base can be linked; a previous base had it all.
         known = json.loads((previous_dir / MANIFEST).read_bytes())["files"] if "base" in previous else {}
-        (target / BASE).symlink_to(f"../{base:08d}")
+        (target / BASE).symlink_to(f"../{base_dir.name}")
     else:
         base, base_versions = generation, {}
         known = snapshot_files(previous_dir) if previous and not full else {}
-    next_generation = _Generation(f"{previous_dir}/", f"{target}/", known, base_versions, not layered, progress)
+    next_generation = _Generation(f"{previous_dir}/", f"{target}/", known, base_versions, progress)
     parts = _processes()
     written = next_generation.write_parallel(parts) if parts > 1 else next_generation.write(site_pages())
     next_generation.write_static(written)
     next_generation.write_media(written)
     if layered and written.seen < len(base_versions):
-        # A page of the base is gone from the site: a layer cannot hide it, a new base leaves it out.
+        # A page of the base is gone from the site: a layer cannot hide it, a full generation leaves it out.
         shutil.rmtree(target)
-        return _build(root, full=False, progress=progress, compact=True)
-    _write(target / PUBLIC_KEY, signing.public_key_pem().encode())
+        return _build(root, full=False, progress=progress, whole=True)
     manifest = {
         "generation": generation,
         "as_of": timezone.now().isoformat(),
@@ -234,44 +251,116 @@ def _build(root, *, full, progress, compact=False):
             "sha256": base_index["manifest_sha256"],
             "total": base_index["total"],
         }
-    body = _manifest_body(manifest)
-    _write(target / MANIFEST, body)
-    _write(target / SIGNATURE, signing.sign(body).encode())
-    if not layered:
-        _link_or_copy(target / MANIFEST, target / _manifest_copy(generation))
-        index = {"manifest_sha256": hashlib.sha256(body).hexdigest(), "total": written.total}
-        _versions_index(generations, generation).write_text(json.dumps({**index, "versions": written.versions}))
-    os.sync()  # the whole generation on disk before it becomes current
+    _generation_close(target, manifest, written.versions)
     link = root / "current.new"
     link.unlink(missing_ok=True)
     link.symlink_to(target.relative_to(root))
     os.replace(link, root / "current")
     built = Built(generation, written.rendered, written.reused, written.total, time.monotonic() - started, base)
-    _prune(generations, keep=(target, previous_dir))
+    _prune(root, keep=(target, previous_dir))
     return built
 
 
-def _compaction_due(previous):
-    """Whether the previous generation's layer has grown enough that this build writes a new base."""
-    if "base" not in previous:
+def _generation_close(directory, manifest, versions):
+    """Sign a generation's manifest, write its index, and have it all on disk: it may become current now."""
+    body = _manifest_body(manifest)
+    _write(directory / PUBLIC_KEY, signing.public_key_pem().encode())
+    _write(directory / MANIFEST, body)
+    _write(directory / SIGNATURE, signing.sign(body).encode())
+    if "base" not in manifest:  # the name the layers over it find its manifest by
+        _link_or_copy(directory / MANIFEST, directory / _manifest_copy(manifest["generation"]))
+    index = {"manifest_sha256": hashlib.sha256(body).hexdigest(), "total": manifest["total"], "versions": versions}
+    _index_path(directory).write_text(json.dumps(index))
+    os.sync()
+
+
+def _newest_base(generations, base_dir):
+    """The base a new layer goes over: the current one, or a newer one snapshot_compact has written since."""
+    compacted = [
+        directory
+        for directory in generations.glob(f"*{COMPACTED}")
+        if _generation_of(directory) > _generation_of(base_dir)
+    ]
+    return max(compacted, key=_generation_of, default=base_dir)
+
+
+def snapshot_compaction_due():
+    """Whether the current snapshot is a layer grown past KPU_SNAPSHOT_COMPACT_PERCENT of its base."""
+    head = current_manifest()
+    if head is None or "base" not in head:
         return False
-    return previous["layer"] * 100 > settings.SNAPSHOT_COMPACT_PERCENT * previous["base"]["total"]
+    return head["layer"] * 100 > settings.SNAPSHOT_COMPACT_PERCENT * head["base"]["total"]
 
 
-def _prune(generations, keep):
-    """All but the current generation, its predecessor (a reader may still be in it) and their bases.
+def snapshot_compact(*, progress=None):
+    """Write the current snapshot, a layer, out whole: the base the next builds are layers over.
 
-    Interrupted builds included.
+    Returns Built, or None if the current snapshot is whole already. Runs beside
+    the builds, under a lock of its own: nationally it hard-links millions of
+    files, minutes the build of each minute must not wait for. The new base is
+    the same snapshot as the layer (its generation, as-of time and heads),
+    signed again; it becomes usable, whole, with one rename.
+    """
+    root = snapshot_root()
+    generations = root / "generations"
+    with _lock(root, ".compact-lock"):
+        started = time.monotonic()
+        source = current_dir(root)
+        head = manifest_head(source) if source else None
+        if head is None or "base" not in head:
+            return None
+        base_dir = _base_dir(source)
+        target = generations / f"{source.name}{COMPACTED}"
+        if target.exists():
+            return None  # written whole already
+        work = generations / f"{target.name}.tmp"
+        # What the builds' pruning keeps while this runs: a build every minute would otherwise remove the source.
+        (root / ".compacting").write_text(json.dumps([source.name, base_dir.name, target.name]))
+        try:
+            shutil.rmtree(work, ignore_errors=True)
+            files = snapshot_files(source)
+            made, own, based = set(), f"{source}/", f"{source}/{BASE}/"
+            for name in files:
+                _link_or_copy(own + name if os.path.exists(own + name) else based + name, f"{work}/{name}", made)
+                if progress:
+                    progress(1)
+            versions = {
+                **json.loads(_index_path(base_dir).read_bytes())["versions"],
+                **json.loads(_index_path(source).read_bytes())["versions"],
+            }
+            manifest = {**{key: value for key, value in head.items() if key != "base"}, "layer": len(files)}
+            _generation_close(work, {**manifest, "files": files}, versions)
+            _index_path(work).rename(_index_path(target))
+            os.rename(work, target)  # whole, or not there: a build takes it as its base only then
+        finally:
+            (root / ".compacting").unlink(missing_ok=True)
+        generation = head["generation"]
+        return Built(generation, 0, len(files), len(files), time.monotonic() - started, generation)
+
+
+def _prune(root, keep):
+    """All but the current generation, its predecessor (a reader may still be in it), their bases, a newer
+    base snapshot_compact has written, and what a compaction running now reads and writes.
+
+    Interrupted builds and compactions included.
     """
     kept = set()
     for directory in keep:
         if directory is not None:
-            kept.add(directory.name)
-            kept.add((directory / BASE).resolve().name if (directory / BASE).exists() else directory.name)
+            kept |= {directory.name, _base_dir(directory).name}
+    generations = root / "generations"
+    newest = _newest_base(generations, _base_dir(keep[0]))
+    kept.add(newest.name)
+    try:
+        with _lock(root, ".compact-lock"):
+            pass  # no compaction runs
+    except SnapshotBusy:
+        with contextlib.suppress(OSError, ValueError):
+            kept |= set(json.loads((root / ".compacting").read_text()))
     for leftover in generations.iterdir():
         if leftover.name.split(".")[0] in kept:
             continue
-        if leftover.is_dir():
+        if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             leftover.unlink(missing_ok=True)
@@ -297,7 +386,7 @@ class _Written:
     """What a build (or one process's part of it) wrote."""
 
     files: dict = dataclasses.field(default_factory=dict)  # the manifest entries of the generation's own files
-    versions: dict = dataclasses.field(default_factory=dict)  # a new base's index: each page's key and version
+    versions: dict = dataclasses.field(default_factory=dict)  # the key and version of each page it holds itself
     rendered: int = 0
     reused: int = 0  # left to the base, or linked from the previous generation
     seen: int = 0  # keys of the base's index still on the site
@@ -327,7 +416,6 @@ class _Generation:
     target_prefix: str
     known: dict  # name -> manifest entry of the previous generation's files that can be linked
     base: dict  # key -> version of the pages the base holds: a layer leaves those to it
-    indexing: bool  # a new base: record every key's version
     progress: Callable[[int], None] | None = None
 
     def write(self, pages, progress=None):
@@ -336,8 +424,6 @@ class _Generation:
         written, made, seen = _Written(), set(), set()
         for page in pages:
             key = page.unit or page.path
-            if self.indexing:
-                written.versions[key] = page.version
             base_version = self.base.get(key)
             if base_version is not None:
                 seen.add(key)
@@ -355,6 +441,8 @@ class _Generation:
                 entry = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
                 written.files[name] = entry
                 written.rendered += 1
+            if base_version != page.version:  # what the generation holds itself
+                written.versions[key] = page.version
             if progress:
                 progress(1)
         written.seen = len(seen)
@@ -368,14 +456,14 @@ class _Generation:
 
     def write_file(self, written, name, sha256, read):
         """A file that is no page, known by its sha256: left to the base, linked, or written from read()."""
-        if self.indexing:
-            written.versions[name] = sha256
         if name in self.base:
             written.seen += 1
         old = self.known.get(name)
         if self.base.get(name) == sha256:
             written.reused += 1
-        elif old and old["sha256"] == sha256:
+            return
+        written.versions[name] = sha256
+        if old and old["sha256"] == sha256:
             self._link(name, set())
             written.files[name] = old
             written.reused += 1

@@ -4,9 +4,20 @@ import logging
 
 from celery import shared_task
 
-from .services import SnapshotBusy, snapshot_build, snapshot_publish, snapshot_storage
+from kpuportal.celery import task_queue
+
+from .services import (
+    SnapshotBusy,
+    snapshot_build,
+    snapshot_compact,
+    snapshot_compaction_due,
+    snapshot_publish,
+    snapshot_storage,
+)
 
 log = logging.getLogger(__name__)
+
+COMPACT_SNAPSHOT = "snapshot.tasks.compact_snapshot"
 
 
 # A first build (or one after a deploy changed the templates) renders every page: far longer than
@@ -17,6 +28,7 @@ def refresh_snapshot():
 
     Skips quietly if a build or publish is still running: the next run catches up.
     A bucket error fails the task after the build, which stays current locally.
+    A layer grown past its share of the base queues its compaction, which runs beside the next builds.
     """
     try:
         built = snapshot_build()
@@ -24,6 +36,8 @@ def refresh_snapshot():
         log.info("snapshot: the previous build is still running")
         return None
     log.info("snapshot %d: %d rendered, %d unchanged", built.generation, built.rendered, built.reused)
+    if snapshot_compaction_due():
+        task_queue(COMPACT_SNAPSHOT)
     if snapshot_storage() is not None:
         try:
             published = snapshot_publish()
@@ -38,3 +52,19 @@ def refresh_snapshot():
             published.deleted,
         )
     return built.generation
+
+
+# Nationally, minutes of hard links: far longer than a minute, never in the way of the builds.
+@shared_task(ignore_result=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def compact_snapshot():
+    """Write the current snapshot out whole, the base of the next builds; skips if a compaction runs already."""
+    try:
+        compacted = snapshot_compact()
+    except SnapshotBusy:
+        log.info("snapshot: a compaction is running already")
+        return None
+    if compacted is not None:
+        log.info(
+            "snapshot %d written whole: %d files, %.1f s", compacted.generation, compacted.files, compacted.seconds
+        )
+    return compacted and compacted.generation

@@ -21,10 +21,13 @@ from snapshot.services import (
     current_dir,
     current_manifest,
     snapshot_build,
+    snapshot_compact,
+    snapshot_compaction_due,
     snapshot_file,
     snapshot_files,
 )
 from snapshot.site import _Addresses
+from snapshot.tasks import refresh_snapshot
 from tests.factories import ContestFactory, RegionFactory
 from tests.results.conftest import c1
 from tests.snapshot.conftest import publish
@@ -105,33 +108,102 @@ def test_a_layer_keeps_what_the_layer_before_it_rendered_as_links(counted, setti
     call_command("snapshot_verify", str(layer))
 
 
-def test_a_layer_grown_past_its_share_of_the_base_is_followed_by_a_new_base(counted, settings):
+def test_a_compaction_writes_the_layer_whole_and_the_next_build_is_a_layer_over_it(counted, settings):
     settings.SNAPSHOT_COMPACT_PERCENT = 100
     first = snapshot_build()
     publish(counted, "61.71.06.1001.002", [1, 2, 3])
-    assert snapshot_build().base == first.generation
-    settings.SNAPSHOT_COMPACT_PERCENT = 0  # any layer is too large now: the next build compacts
-    publish(counted, "61.72.01.1001.001", [4, 5, 6])
-    compacted = snapshot_build()
-    assert compacted.base == compacted.generation and compacted.rendered == 31
-    site = current_dir()
-    assert not (site / "_base").exists() and "base" not in current_manifest()
-    assert json.loads((site / MANIFEST).read_text())["files"] == snapshot_files(site)
-    # What the layer rendered, and what the first base had, are linked into the new base.
+    layer = snapshot_build()
+    layer_dir = current_dir()
+    assert not snapshot_compaction_due()
+    settings.SNAPSHOT_COMPACT_PERCENT = 0  # any layer is too large now
+    assert snapshot_compaction_due()
+    compacted = snapshot_compact()
+    assert compacted.generation == layer.generation and current_dir() == layer_dir  # the current snapshot stays
+    base = settings.SNAPSHOT_ROOT / "generations" / f"{layer.generation:08d}-base"
+    assert json.loads((base / MANIFEST).read_text())["files"] == snapshot_files(layer_dir)
+    call_command("snapshot_verify", str(base))
     contest = f"pilkada-2018/{counted.slug}"
     for name in (f"{contest}/61.71.06.1001.002/index.html", f"{contest}/61.71.06.1002/index.html"):
-        assert (site / name).stat().st_nlink == 2, name
-    call_command("snapshot_verify", str(site))
-    # The first base is kept while the layer over it may still be read, then pruned.
+        assert (base / name).stat().st_ino == snapshot_file(layer_dir, name).stat().st_ino, name  # hard links
+    assert snapshot_compact() is None  # written whole already
+
     settings.SNAPSHOT_COMPACT_PERCENT = 100
-    assert snapshot_build().base == compacted.generation
+    publish(counted, "61.72.01.1001.001", [4, 5, 6])
+    after = snapshot_build()
+    assert (after.base, after.rendered) == (layer.generation, 31)
+    assert (current_dir() / "_base").resolve() == base
+    # The first layer's files are in the new base: the new layer holds only what changed since.
+    assert len(json.loads((current_dir() / MANIFEST).read_text())["files"]) == 31
+    call_command("snapshot_verify", str(current_dir()))
+    snapshot_build()
     generations = sorted(path.name for path in (settings.SNAPSHOT_ROOT / "generations").iterdir())
-    assert f"{first.generation:08d}" not in generations
-    assert generations == [
-        f"{compacted.generation:08d}",
-        f"{compacted.generation:08d}.versions.json",
-        current_dir().name,
-    ]
+    assert f"{first.generation:08d}" not in generations and base.name in generations
+
+
+def test_builds_go_on_while_a_compaction_runs_and_keep_what_it_reads(counted, settings):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    snapshot_build()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    source = snapshot_build()
+    contest = f"pilkada-2018/{counted.slug}"
+    builds = []
+
+    def build_twice_half_way(count, seen=[]):  # noqa: B006 - counts calls across the compaction
+        seen.append(count)
+        if len(seen) == 10:  # two builds: the source is neither current nor the one before it
+            publish(counted, "61.72.01.1001.001", [4, 5, 6])
+            builds.extend([snapshot_build(), snapshot_build()])
+
+    compacted = snapshot_compact(progress=build_twice_half_way)
+    assert compacted.generation == source.generation and [built.base for built in builds] == [1, 1]
+    base = settings.SNAPSHOT_ROOT / "generations" / f"{source.generation:08d}-base"
+    call_command("snapshot_verify", str(base))  # every file linked, though its source was no longer current
+    after = snapshot_build()
+    assert after.base == source.generation and after.rendered == 0
+    files = json.loads((current_dir() / MANIFEST).read_text())["files"]
+    assert f"{contest}/61.72.01.1001.001/index.html" in files  # published after the source: in the layer
+    assert f"{contest}/61.71.06.1001.002/index.html" not in files  # published before: in the new base
+    call_command("snapshot_verify", str(current_dir()))
+
+
+def test_an_interrupted_compaction_leaves_nothing_a_build_would_take(counted, settings):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    snapshot_build()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    snapshot_build()
+
+    def interrupt(count, seen=[]):  # noqa: B006
+        seen.append(count)
+        if len(seen) == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        snapshot_compact(progress=interrupt)
+    assert snapshot_build().base == 1  # not over the half-written base
+    generations = sorted(path.name for path in (settings.SNAPSHOT_ROOT / "generations").iterdir())
+    assert not [name for name in generations if "-base" in name]  # and the next build removed it
+
+
+def test_the_periodic_task_queues_the_compaction_of_a_grown_layer(counted, settings):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    refresh_snapshot()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    settings.SNAPSHOT_COMPACT_PERCENT = 0
+    generation = refresh_snapshot()  # tasks run at once here: the compaction too
+    assert (settings.SNAPSHOT_ROOT / "generations" / f"{generation:08d}-base").is_dir()
+    assert refresh_snapshot() == generation + 1 and current_manifest()["base"]["generation"] == generation
+
+
+def test_the_snapshot_command_writes_a_grown_layer_whole_after_its_build(counted, settings, capsys):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    call_command("snapshot")
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    settings.SNAPSHOT_COMPACT_PERCENT = 0
+    call_command("snapshot")
+    out = capsys.readouterr().out
+    assert "Snapshot 2 is current: 31 pages rendered" in out
+    assert "Snapshot 2 written whole, the base of the next ones" in out
+    assert (settings.SNAPSHOT_ROOT / "generations/00000002-base").is_dir()
 
 
 def test_a_region_gone_from_the_site_makes_the_build_a_new_base_without_it(counted):
@@ -163,7 +235,12 @@ def test_an_interrupted_snapshot_leaves_the_previous_one_current_and_whole(count
     after = snapshot_build()
     assert current_dir() != before and after.generation == current_manifest()["generation"]
     leftovers = sorted(path.name for path in (settings.SNAPSHOT_ROOT / "generations").iterdir())
-    assert leftovers == [before.name, f"{before.name}.versions.json", current_dir().name]
+    assert leftovers == [
+        before.name,
+        f"{before.name}.versions.json",
+        current_dir().name,
+        f"{current_dir().name}.versions.json",
+    ]
 
 
 def test_verify_accepts_the_portal_snapshot_and_names_every_altered_file(counted, tmp_path, capsys):

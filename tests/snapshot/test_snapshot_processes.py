@@ -7,6 +7,7 @@ import os
 import re
 import signal
 from pathlib import Path
+from unittest.mock import ANY
 
 import psycopg2
 import pytest
@@ -26,11 +27,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_processes_write_the_snapshot_one_process_writes(counted, settings):
     settings.SNAPSHOT_PROCESSES = 1
     alone = snapshot_build(full=True)
-    files = snapshot_files()
+    files, index = snapshot_files(), versions_index(settings, alone.generation)
     settings.SNAPSHOT_PROCESSES = 3
     shared = snapshot_build(full=True)
     assert (shared.rendered, shared.reused) == (alone.rendered, 0)
     assert snapshot_files() == files
+    assert versions_index(settings, shared.generation) == {**index, "manifest_sha256": ANY}
     for name, entry in files.items():
         assert hashlib.sha256((current_dir() / name).read_bytes()).hexdigest() == entry["sha256"], name
     call_command("snapshot_verify", str(current_dir()))
@@ -39,15 +41,13 @@ def test_processes_write_the_snapshot_one_process_writes(counted, settings):
     again = snapshot_build()
     assert again.rendered == 31  # as with one process (tests/snapshot/test_snapshot.py)
     assert len(json.loads((current_dir() / MANIFEST).read_text())["files"]) == 31  # a layer of those
-    # A new base made by three processes: the same files and index of versions as one process makes.
-    settings.SNAPSHOT_COMPACT_PERCENT = 0
-    compacted = snapshot_build()
-    assert (compacted.base, compacted.rendered) == (compacted.generation, 0)  # every file linked
-    files, index = snapshot_files(), versions_index(settings, compacted.generation)
+    # The layer's index, gathered from the three processes: the TPS, its four ancestors, the home page in two
+    # languages and contests.json, at the versions one process finds for them.
+    layer = versions_index(settings, again.generation)["versions"]
     settings.SNAPSHOT_PROCESSES = 1
-    alone = snapshot_build(full=True)
-    assert snapshot_files() == files
-    assert versions_index(settings, alone.generation)["versions"] == index["versions"]
+    everything = versions_index(settings, snapshot_build(full=True).generation)["versions"]
+    assert len(layer) == 8 and layer == {key: everything[key] for key in layer}
+    assert all(index["versions"][key] != version for key, version in layer.items())
 
 
 def versions_index(settings, generation):

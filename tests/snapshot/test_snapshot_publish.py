@@ -21,6 +21,7 @@ from snapshot.services import (
     current_dir,
     current_manifest,
     snapshot_build,
+    snapshot_compact,
     snapshot_file,
     snapshot_files,
 )
@@ -194,6 +195,29 @@ def test_a_page_gone_from_the_site_is_deleted_from_the_bucket(counted, bucket, s
     published = publish_snapshot()
     assert published.deleted == len(gone) + 1  # and the old base's manifest
     assert bucket_keys(bucket) == set(snapshot_files()) | SIGNED | {"snapshot/manifests/00000002.json"}
+    call_command("snapshot_verify", f"{s3_endpoint}/{BUCKET}/")
+
+
+def test_a_new_base_goes_up_with_its_manifest_and_the_old_base_manifest_is_deleted(
+    counted, bucket, s3_endpoint, settings
+):
+    settings.SNAPSHOT_COMPACT_PERCENT = 100
+    snapshot_build()
+    publish_snapshot()
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    snapshot_build()
+    publish_snapshot()
+    before = snapshot_files()
+    snapshot_compact()  # generation 2 written whole: the next build is a layer over it
+    publish(counted, "61.72.01.1001.001", [4, 5, 6])
+    assert snapshot_build().base == 2
+    with Writes(s3_endpoint) as writes:
+        published = publish_snapshot()
+    new_base = "snapshot/manifests/00000002.json"
+    changed = {name for name, entry in snapshot_files().items() if before[name]["sha256"] != entry["sha256"]}
+    assert len(changed) == 31 and set(writes.keys) == changed | SIGNED | {new_base}
+    assert writes.keys[-4:] == [new_base, PUBLIC_KEY, SIGNATURE, MANIFEST]
+    assert published.deleted == 1 and bucket_keys(bucket) == set(snapshot_files()) | SIGNED | {new_base}
     call_command("snapshot_verify", f"{s3_endpoint}/{BUCKET}/")
 
 

@@ -6,7 +6,15 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from kpuportal.commands import PortalCommand
-from snapshot.services import SnapshotBusy, SnapshotFailed, snapshot_build, snapshot_publish, snapshot_storage
+from snapshot.services import (
+    SnapshotBusy,
+    SnapshotFailed,
+    snapshot_build,
+    snapshot_compact,
+    snapshot_compaction_due,
+    snapshot_publish,
+    snapshot_storage,
+)
 
 
 class Command(PortalCommand):
@@ -42,6 +50,20 @@ class Command(PortalCommand):
             )
             % dataclasses.asdict(built)
         )
+        if snapshot_compaction_due():
+            with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+                try:
+                    compacted = snapshot_compact(progress=bar.update)
+                except SnapshotBusy:
+                    compacted = None  # the worker is at it
+            if compacted is not None:
+                self.stdout.write(
+                    _(
+                        "Snapshot %(generation)d written whole, the base of the next ones: %(files)d files, "
+                        "%(seconds).1f s."
+                    )
+                    % dataclasses.asdict(compacted)
+                )
         if not publish:
             return
         with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
