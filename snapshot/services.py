@@ -13,6 +13,7 @@ Layout of the snapshot root (a local directory, KPU_SNAPSHOT_ROOT):
                                page it holds itself, its manifest's sha256 and file count
     current -> generations/00000042     what nginx, Django's fallback and a mirror serve: a file
                                is current/<name>, else current/_base/<name>
+    trash/                     generations no longer read, for snapshot_trash_empty to delete
 
 A build writes a new generation beside the current one: a layer over the
 newest base, holding the pages whose version differs from the base's
@@ -63,7 +64,7 @@ from results import digests
 from results.models import Contest, Tally
 
 from . import signing
-from .site import file_of, site_pages
+from .site import Unchanged, file_of, site_pages
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ MANIFEST = "snapshot/manifest.json"
 SIGNATURE = "snapshot/manifest.json.sig"
 PUBLIC_KEY = "snapshot/public-key.pem"
 BASE = "_base"  # in a layer: the link to its base
+TRASH = "trash"  # generations no longer read, for snapshot_trash_empty
 
 
 class SnapshotBusy(Exception):
@@ -84,7 +86,7 @@ class Built:
     reused: int
     files: int
     seconds: float
-    base: int  # the generation whose files this one's lack: itself when it is a full one
+    base: int  # the generation of the base it is a layer over; its own when it is whole
 
 
 def snapshot_root():
@@ -213,12 +215,13 @@ def _build(root, *, full, progress, whole=False):
     previous_dir = current_dir(root)
     previous = manifest_head(previous_dir) if previous_dir else None
     generation = previous["generation"] + 1 if previous else 1
-    layered = previous is not None and not full and not whole
+    base_dir = _newest_base(generations, _base_dir(previous_dir)) if previous else None
+    # A base written before layers existed has no index: the next build is whole, a base with one.
+    layered = previous is not None and not full and not whole and _index_path(base_dir).exists()
     target = generations / f"{generation:08d}"
     shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
     target.mkdir(parents=True)
     if layered:
-        base_dir = _newest_base(generations, _base_dir(previous_dir))
         base_index = json.loads(_index_path(base_dir).read_bytes())
         base, base_versions = _generation_of(base_dir), base_index["versions"]
         # What the previous layer rendered since its base can be linked; a previous base had it all.
@@ -229,7 +232,7 @@ def _build(root, *, full, progress, whole=False):
         known = snapshot_files(previous_dir) if previous and not full else {}
     next_generation = _Generation(f"{previous_dir}/", f"{target}/", known, base_versions, progress)
     parts = _processes()
-    written = next_generation.write_parallel(parts) if parts > 1 else next_generation.write(site_pages())
+    written = next_generation.write_parallel(parts) if parts > 1 else next_generation.write(site_pages(base_versions))
     next_generation.write_static(written)
     next_generation.write_media(written)
     if layered and written.seen < len(base_versions):
@@ -357,13 +360,28 @@ def _prune(root, keep):
     except SnapshotBusy:
         with contextlib.suppress(OSError, ValueError):
             kept |= set(json.loads((root / ".compacting").read_text()))
+    trash = root / TRASH
     for leftover in generations.iterdir():
         if leftover.name.split(".")[0] in kept:
             continue
         if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
+            trash.mkdir(exist_ok=True)
+            os.rename(leftover, trash / f"{leftover.name}.{time.time_ns()}")
         else:
             leftover.unlink(missing_ok=True)
+
+
+def snapshot_trash_empty():
+    """Delete the generations the builds have set aside; returns how many.
+
+    A build only moves them to trash/ (one rename each): nationally a base is
+    millions of files and folders, minutes of deleting a build must not wait for.
+    """
+    trash = snapshot_root() / TRASH
+    emptied = list(trash.iterdir()) if trash.exists() else []
+    for directory in emptied:
+        shutil.rmtree(directory, ignore_errors=True)  # another emptying at the same time: whoever comes first
+    return len(emptied)
 
 
 def _processes():
@@ -423,6 +441,12 @@ class _Generation:
         progress = progress or self.progress
         written, made, seen = _Written(), set(), set()
         for page in pages:
+            if isinstance(page, Unchanged):  # a region or TPS the base holds as it is
+                seen.add(page.unit)
+                written.reused += page.files
+                if progress:
+                    progress(page.files)
+                continue
             key = page.unit or page.path
             base_version = self.base.get(key)
             if base_version is not None:
@@ -558,7 +582,7 @@ class _Generation:
             done[part] += pages
 
         try:
-            mine = (page for page in site_pages() if _share(page, parts) == part)
+            mine = (page for page in site_pages(self.base) if _share(page, parts) == part)
             result = ("done", self.write(mine, progress=count))
         except BaseException:
             result = ("failed", traceback.format_exc())

@@ -13,11 +13,13 @@ from .services import (
     snapshot_compaction_due,
     snapshot_publish,
     snapshot_storage,
+    snapshot_trash_empty,
 )
 
 log = logging.getLogger(__name__)
 
 COMPACT_SNAPSHOT = "snapshot.tasks.compact_snapshot"
+EMPTY_SNAPSHOT_TRASH = "snapshot.tasks.empty_snapshot_trash"
 
 
 # A first build (or one after a deploy changed the templates) renders every page: far longer than
@@ -36,6 +38,7 @@ def refresh_snapshot():
         log.info("snapshot: the previous build is still running")
         return None
     log.info("snapshot %d: %d rendered, %d unchanged", built.generation, built.rendered, built.reused)
+    task_queue(EMPTY_SNAPSHOT_TRASH)
     if snapshot_compaction_due():
         task_queue(COMPACT_SNAPSHOT)
     if snapshot_storage() is not None:
@@ -68,3 +71,11 @@ def compact_snapshot():
             "snapshot %d written whole: %d files, %.1f s", compacted.generation, compacted.files, compacted.seconds
         )
     return compacted and compacted.generation
+
+
+@shared_task(ignore_result=True, soft_time_limit=3600, time_limit=3600 + 60)
+def empty_snapshot_trash():
+    """Delete the generations the builds set aside, in a worker of its own, never in a build's minute."""
+    emptied = snapshot_trash_empty()
+    if emptied:
+        log.info("snapshot: %d generations deleted", emptied)

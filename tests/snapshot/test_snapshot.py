@@ -25,6 +25,7 @@ from snapshot.services import (
     snapshot_compaction_due,
     snapshot_file,
     snapshot_files,
+    snapshot_trash_empty,
 )
 from snapshot.site import _Addresses
 from snapshot.tasks import refresh_snapshot
@@ -194,6 +195,18 @@ def test_the_periodic_task_queues_the_compaction_of_a_grown_layer(counted, setti
     assert refresh_snapshot() == generation + 1 and current_manifest()["base"]["generation"] == generation
 
 
+def test_a_snapshot_written_before_layers_is_followed_by_a_whole_one(counted, settings):
+    first = snapshot_build()
+    (
+        settings.SNAPSHOT_ROOT / f"generations/{first.generation:08d}.versions.json"
+    ).unlink()  # as an older portal left it
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    second = snapshot_build()
+    assert (second.base, second.rendered) == (second.generation, 31)  # whole: the rest linked
+    assert snapshot_build().base == second.generation  # and a layer over it next
+    call_command("snapshot_verify", str(current_dir()))
+
+
 def test_the_snapshot_command_writes_a_grown_layer_whole_after_its_build(counted, settings, capsys):
     settings.SNAPSHOT_COMPACT_PERCENT = 100
     call_command("snapshot")
@@ -262,6 +275,19 @@ def test_a_manifest_signed_by_another_key_is_refused(counted, tmp_path):
     manifest.write_text(manifest.read_text().replace('"generation": 1', '"generation": 7'))
     with pytest.raises(CommandError):
         call_command("snapshot_verify", str(current_dir()))
+
+
+def test_a_build_sets_old_generations_aside_and_the_trash_is_emptied_apart(counted, settings):
+    first = snapshot_build(full=True)
+    snapshot_build(full=True)
+    snapshot_build(full=True)  # the first is neither current nor the one before it now
+    trash = settings.SNAPSHOT_ROOT / "trash"
+    [aside] = trash.iterdir()
+    assert aside.name.startswith(f"{first.generation:08d}.") and (aside / "index.html").is_file()
+    assert snapshot_trash_empty() == 1 and not any(trash.iterdir())
+    # The periodic task has it emptied (at once here, where tasks run in the caller).
+    refresh_snapshot()
+    assert not any(trash.iterdir())
 
 
 def test_the_readme_script_checks_a_snapshot_without_django(counted, settings):

@@ -14,6 +14,7 @@ from snapshot.services import (
     snapshot_compaction_due,
     snapshot_publish,
     snapshot_storage,
+    snapshot_trash_empty,
 )
 
 
@@ -50,6 +51,7 @@ class Command(PortalCommand):
             )
             % dataclasses.asdict(built)
         )
+        snapshot_trash_empty()
         if snapshot_compaction_due():
             with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
                 try:
