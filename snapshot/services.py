@@ -314,8 +314,8 @@ def snapshot_compact(*, progress=None):
             return None
         base_dir = _base_dir(source)
         target = generations / f"{source.name}{COMPACTED}"
-        if target.exists():
-            return None  # written whole already
+        if target.exists() or _newest_base(generations, base_dir) != base_dir:
+            return None  # written whole already, or a newer layer's next build goes over a newer base
         work = generations / f"{target.name}.tmp"
         # What the builds' pruning keeps while this runs: a build every minute would otherwise remove the source.
         (root / ".compacting").write_text(json.dumps([source.name, base_dir.name, target.name]))

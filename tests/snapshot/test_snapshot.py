@@ -159,6 +159,7 @@ def test_builds_go_on_while_a_compaction_runs_and_keep_what_it_reads(counted, se
     assert compacted.generation == source.generation and [built.base for built in builds] == [1, 1]
     base = settings.SNAPSHOT_ROOT / "generations" / f"{source.generation:08d}-base"
     call_command("snapshot_verify", str(base))  # every file linked, though its source was no longer current
+    assert snapshot_compact() is None  # the current layer's next build goes over that newer base
     after = snapshot_build()
     assert after.base == source.generation and after.rendered == 0
     files = json.loads((current_dir() / MANIFEST).read_text())["files"]
