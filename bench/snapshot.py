@@ -54,6 +54,11 @@ after SLICE seconds of rendering:
   index of every region's and TPS' version as a layer's base (each unchanged
   one a single `Unchanged`, its files not named): the floor of any national
   build, before and after.
+- a minute of the national peak: a base that holds the whole national site
+  as it is (its index of versions only: its files would take hours to
+  render, and a layer build never opens them), MINUTE_FORMS more TPS
+  published (default 5,700: ~95 a second), then `snapshot_build()` with one
+  process per core: pages rendered, seconds, and the share of a minute.
 
 Rates are given per wall second and per CPU second of the build process
 (PostgreSQL's CPU not counted), since other work shares the machine.
@@ -127,6 +132,7 @@ PARTS = os.environ.get("PARTS", "123")
 DURATION = int(os.environ.get("DURATION", 10))
 CONNECTIONS = [int(n) for n in os.environ.get("CONNECTIONS", "64,256").split(",")]
 FORMS = int(os.environ.get("FORMS", 2000))
+MINUTE_FORMS = int(os.environ.get("MINUTE_FORMS", 95 * 60))  # the national peak: ~95 publishes a second
 SLICE = float(os.environ.get("SLICE", 60))
 PROFILE_PAGES = int(os.environ.get("PROFILE_PAGES", 3000))
 ROUNDS = 2
@@ -464,6 +470,57 @@ print(json.dumps(result))
 """
 
 
+MINUTE_SCRIPT = """
+import json, random, sys, time, django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from results.arithmetic import C1Numbers, Split, VoterRow
+from results.models import Contest, PollingStation, Tally
+from results.services import tally_enter
+from snapshot import services
+from snapshot.site import site_pages
+
+forms = int(sys.argv[1])
+root = services.snapshot_root()
+# A base holding the whole national site as it is now: its index, not its 3.8 M files (hours to render).
+# A layer build reads the base's index only, never a file of it.
+index, total = {}, 0
+for page in site_pages():
+    index[page.unit or page.path] = page.version
+    total += 1
+base = root / "generations" / "00000001"
+(base / "snapshot").mkdir(parents=True)
+head = {"generation": 1, "as_of": timezone.now().isoformat(), "heads": {}, "total": total, "layer": total}
+(base / services.MANIFEST).write_bytes(services._manifest_body({**head, "files": {}}))
+(root / "generations" / "00000001.versions.json").write_text(
+    json.dumps({"manifest_sha256": "", "total": total, "versions": index}))
+(root / "current").symlink_to("generations/00000001")
+# A minute of the national peak: `forms` more TPS published, two entries each.
+contest = Contest.objects.get(slug="presiden-2024")
+first, second = get_user_model().objects.filter(username__in=("bench-1", "bench-2")).order_by("username")
+taken = set(Tally.objects.filter(contest=contest).values_list("station_id", flat=True))
+free = [pk for pk in PollingStation.objects.values_list("pk", flat=True) if pk not in taken]
+for pk in random.Random(95).sample(free, forms):
+    form = Tally.objects.create(contest=contest, station_id=pk)
+    votes = [pk % 90, pk % 70, pk % 50]
+    total_votes = sum(votes) + 2
+    numbers = C1Numbers(
+        voter_rows=(VoterRow("dpt", Split(150, 150, 300), Split(total_votes // 2, total_votes - total_votes // 2,
+                                                                total_votes)),
+                    VoterRow("dptb", Split(0, 0, 0), Split(0, 0, 0)), VoterRow("dpk", Split(0, 0, 0), Split(0, 0, 0))),
+        ballots_received=306, ballots_spoiled=0, ballots_unused=306 - total_votes, ballots_used=total_votes,
+        candidate_votes=dict(zip((1, 2, 3), votes)), valid_votes=sum(votes), invalid_votes=2, total_votes=total_votes,
+    )
+    tally_enter(tally=form, numbers=numbers, entered_by=first)
+    tally_enter(tally=form, numbers=numbers, entered_by=second)
+start = time.perf_counter()
+built = services.snapshot_build()
+print(json.dumps({"rendered": built.rendered, "seconds": built.seconds, "wall": time.perf_counter() - start,
+                  "files": built.files, "base": built.base}))
+"""
+
+
 def part_national(tmp):
     root = tmp / "snapshot-national"
     env = snapshot_env(DB_NATIONAL, tmp, root)
@@ -492,6 +549,9 @@ def part_national(tmp):
         for mode in ("regions", "stations", "slice", "enumerate"):
             print(f"National snapshot: {mode} ...", flush=True)
             results[mode] = python_json(SLICE_SCRIPT, one_process, mode, SLICE, village)
+        print(f"National snapshot: a minute of the peak, {MINUTE_FORMS} TPS published, then a layer ...", flush=True)
+        minute_env = {**env, "KPU_SNAPSHOT_ROOT": str(tmp / "snapshot-national-minute")}
+        results["minute"] = python_json(MINUTE_SCRIPT, minute_env, MINUTE_FORMS)
         national_report(results, regions, stations, published, village)
     finally:
         public.database_drop(DB_NATIONAL)
@@ -547,6 +607,13 @@ def national_report(results, regions, stations, published, village):
         " unchanged, none of their files named): "
         + " and ".join(f"{seconds:.1f} s" for seconds in skipped)
         + f". Skipped / named: {sum(skipped) / sum(named):.2f}."
+    )
+    minute = results["minute"]
+    print(
+        f"A minute of the national peak ({MINUTE_FORMS:,} TPS published), built as a layer over a base holding the"
+        f" rest ({os.cpu_count()} processes): {minute['rendered']:,} pages rendered in {minute['seconds']:.1f} s"
+        f" ({minute['rendered'] / minute['seconds']:.0f} pages/s): {minute['seconds'] / 60:.2f} of the minute it"
+        " stands for."
     )
 
 
