@@ -53,7 +53,7 @@ after SLICE seconds of rendering:
   bench's process, twice each, alternating: every page named, and with an
   index of every region's and TPS' version as a layer's base (each unchanged
   one a single `Unchanged`, its files not named): the floor of any national
-  build, before and after.
+  build, before and after;
 - a minute of the national peak: a base that holds the whole national site
   as it is (its index of versions only: its files would take hours to
   render, and a layer build never opens them), MINUTE_FORMS more TPS
