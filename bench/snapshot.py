@@ -48,7 +48,8 @@ after SLICE seconds of rendering:
 - one village's slice (the village with most TPS: its pages, its TPS', its
   ancestors' and the site's own pages; every other page of the country still
   enumerated by `site_pages()` and skipped), built whole and made current,
-  then built again with nothing changed, a layer over it;
+  then built again with nothing changed, a layer over it (every page outside
+  the slice still named and filtered: not the floor of a national build);
 - the enumeration of the whole national site, `site_pages()` consumed in the
   bench's process, twice each, alternating: every page named, and with an
   index of every region's and TPS' version as a layer's base (each unchanged
@@ -594,9 +595,9 @@ def national_report(results, regions, stations, published, village):
         f"{again['reused']} reused, {again['seconds']:.1f} s ({sliced['again_cpu']:.1f} CPU s)."
     )
     print(
-        f"That no-change build is the floor of any national build: enumerating all {total:,} pages costs "
-        f"about {again['seconds']:.0f} s ({again['seconds'] / total * 1e6:.0f} us per page). A layer adds only"
-        " its own files; writing the 3.8 M files out whole (snapshot_compact) runs beside the builds."
+        "That no-change build names every page outside the slice (they are not in its base) and runs the bench's"
+        " slice filter on each; the floor of a national layer build is the enumeration below. Writing the 3.8 M"
+        " files out whole (snapshot_compact) runs beside the builds."
     )
     named, skipped = results["enumerate"]["named"], results["enumerate"]["skipped"]
     print(
