@@ -66,7 +66,8 @@ Rates are given per wall second and per CPU second of the build process
 Printed: the pages of each kind, the rates, and the projected full national
 build (pages / rate per kind).
 
-Part 3, HTTP, with the Kalimantan Barat snapshot current: gunicorn
+Part 3, HTTP, with the Kalimantan Barat snapshot current (a layer: the
+contest page, unchanged since the base, is nginx's second try, under _base/): gunicorn
 (deploy/gunicorn.conf.py, 2 workers, production env; KPU_SSL_REDIRECT=0
 because nginx here speaks plain HTTP on loopback, so X-Forwarded-Proto is
 http) behind nginx with deploy/nginx.conf rendered as tests/test_never_dark.py
@@ -717,8 +718,9 @@ def rounds(targets):
 
 
 def part_http(tmp, env, root):
-    snapshot_file = root / "current" / CONTEST_PATH.strip("/") / "index.html"
-    body = snapshot_file.read_bytes()
+    # The current snapshot is a layer: the page is its own or, unchanged since the base, its base's.
+    name = f"{CONTEST_PATH.strip('/')}/index.html"
+    body = next(path for path in (root / "current" / name, root / "current/_base" / name) if path.exists()).read_bytes()
     www = tmp / "www"
     www.mkdir(exist_ok=True)
     (www / "contest.html").write_bytes(body)

@@ -20,7 +20,8 @@ from snapshot.services import (
 
 class Command(PortalCommand):
     help = (
-        "Render the public site into a new static snapshot and make it current (only what changed, unless --full); "
+        "Render the public site into a new static snapshot and make it current (only what changed, unless --full), "
+        "write it out whole if its layer has grown past KPU_SNAPSHOT_COMPACT_PERCENT of its base; "
         "with --publish, copy it to the snapshot bucket."
     )
 
@@ -53,19 +54,7 @@ class Command(PortalCommand):
         )
         snapshot_trash_empty()
         if snapshot_compaction_due():
-            with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
-                try:
-                    compacted = snapshot_compact(progress=bar.update)
-                except SnapshotBusy:
-                    compacted = None  # the worker is at it
-            if compacted is not None:
-                self.stdout.write(
-                    _(
-                        "Snapshot %(generation)d written whole, the base of the next ones: %(files)d files, "
-                        "%(seconds).1f s."
-                    )
-                    % dataclasses.asdict(compacted)
-                )
+            self.compact()
         if not publish:
             return
         with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
@@ -80,3 +69,16 @@ class Command(PortalCommand):
             )
             % dataclasses.asdict(published)
         )
+
+    def compact(self):
+        """Write the grown layer out whole, as the worker's task would: the next build is a layer over it."""
+        with tqdm(unit="file", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+            try:
+                compacted = snapshot_compact(progress=bar.update)
+            except SnapshotBusy:
+                return  # the worker is at it
+        if compacted is not None:
+            self.stdout.write(
+                _("Snapshot %(generation)d written whole, the base of the next ones: %(files)d files, %(seconds).1f s.")
+                % dataclasses.asdict(compacted)
+            )
