@@ -216,13 +216,12 @@ def _build(root, *, full, progress, whole=False):
     previous = manifest_head(previous_dir) if previous_dir else None
     generation = previous["generation"] + 1 if previous else 1
     base_dir = _newest_base(generations, _base_dir(previous_dir)) if previous else None
-    # A base written before layers existed has no index: the next build is whole, a base with one.
-    layered = previous is not None and not full and not whole and _index_path(base_dir).exists()
+    base_index = _index_read(base_dir) if previous and not full and not whole else None
+    layered = base_index is not None
     target = generations / f"{generation:08d}"
     shutil.rmtree(target, ignore_errors=True)  # an interrupted build of the same number
     target.mkdir(parents=True)
     if layered:
-        base_index = json.loads(_index_path(base_dir).read_bytes())
         base, base_versions = _generation_of(base_dir), base_index["versions"]
         # What the previous layer rendered since its base can be linked; a previous base had it all.
         known = json.loads((previous_dir / MANIFEST).read_bytes())["files"] if "base" in previous else {}
@@ -262,6 +261,20 @@ def _build(root, *, full, progress, whole=False):
     built = Built(generation, written.rendered, written.reused, written.total, time.monotonic() - started, base)
     _prune(root, keep=(target, previous_dir))
     return built
+
+
+def _index_read(directory):
+    """A base's index, or None where a layer cannot be built over it: then the build is whole, a base with one.
+
+    A base written before layers existed has none; one damaged on disk is logged and never trusted.
+    """
+    try:
+        return json.loads(_index_path(directory).read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        log.warning("snapshot: the index of %s is unreadable; this build is whole", directory.name)
+        return None
 
 
 def _generation_close(directory, manifest, versions):

@@ -208,6 +208,18 @@ def test_a_snapshot_written_before_layers_is_followed_by_a_whole_one(counted, se
     call_command("snapshot_verify", str(current_dir()))
 
 
+def test_a_damaged_index_of_the_base_makes_the_next_build_whole_not_a_failure(counted, settings, caplog):
+    first = snapshot_build()
+    index = settings.SNAPSHOT_ROOT / f"generations/{first.generation:08d}.versions.json"
+    index.write_bytes(index.read_bytes()[:100])  # cut short, as a full disk leaves a file
+    publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    second = snapshot_build()
+    assert (second.base, second.rendered) == (second.generation, 31)
+    assert "unreadable" in caplog.text
+    assert snapshot_build().base == second.generation  # a layer over the new base next
+    call_command("snapshot_verify", str(current_dir()))
+
+
 def test_the_snapshot_command_writes_a_grown_layer_whole_after_its_build(counted, settings, capsys):
     settings.SNAPSHOT_COMPACT_PERCENT = 100
     call_command("snapshot")
