@@ -263,48 +263,81 @@ def _areas(contest, candidates, regions):
     return areas
 
 
-def _breadcrumbs(contest, code):
-    """[(code, name)] from the contest's area down to `code`."""
+def _breadcrumbs(contest, code, names):
+    """[(code, name)] from the contest's area down to `code`; names: {code: name} holding its ancestors'."""
     root = contest.area_code
     trail = [(WHOLE_COUNTRY, contest.name)] if root == WHOLE_COUNTRY else []
     wanted = [*codes.ancestor_codes(code), code] if code else []
-    names = dict(Region.objects.filter(code__in=wanted).values_list("code", "name"))
     for ancestor in wanted:
         if root == WHOLE_COUNTRY or ancestor == root or ancestor.startswith(f"{root}."):
             trail.append((ancestor, names.get(ancestor, ancestor)))
     return trail
 
 
-def region_page(contest, code):
-    """A region of the contest's area with its children, or Http404 if the region is not in the area."""
+def _names(region_codes):
+    """{code: name} of the given regions and all their ancestors, in one query."""
+    wanted = {ancestor for code in region_codes if code for ancestor in (*codes.ancestor_codes(code), code)}
+    return dict(Region.objects.filter(code__in=wanted).values_list("code", "name")) if wanted else {}
+
+
+def _in_area(contest, code):
     root = contest.area_code
     if code == WHOLE_COUNTRY:
-        if root != WHOLE_COUNTRY:
-            raise Http404("not a nationwide contest")
-        region, level = None, 0
-        child_regions = Region.objects.filter(level=Region.Level.PROVINCE)
-    else:
-        if not (root == WHOLE_COUNTRY or code == root or code.startswith(f"{root}.")):
-            raise Http404("region outside the contest's area")
-        region = Region.objects.filter(code=code).first()
-        if region is None:
-            raise Http404("no such region")
-        level = region.level
-        child_regions = Region.objects.filter(parent=region)
+        return root == WHOLE_COUNTRY
+    return root == WHOLE_COUNTRY or code == root or code.startswith(f"{root}.")
+
+
+def region_page(contest, code):
+    """A region of the contest's area with its children, or Http404 if the region is not in the area."""
+    if not _in_area(contest, code):
+        raise Http404("region outside the contest's area")
+    page = region_pages(contest, [code]).get(code)
+    if page is None:
+        raise Http404("no such region")
+    return page
+
+
+def region_pages(contest, wanted):
+    """{code: RegionPage} for many regions of the contest's area, in about eight queries however many.
+
+    The snapshot reads the regions it renders a batch at a time: read one by
+    one, each cost six to eight queries, most of a build's time. A code outside
+    the area, or of no region, is left out.
+    """
+    wanted = [code for code in dict.fromkeys(wanted) if _in_area(contest, code)]
+    regions = {region.code: region for region in Region.objects.filter(code__in=[code for code in wanted if code])}
+    heads = {code: regions[code] for code in wanted if code in regions}  # code -> Region; None for the country
+    if WHOLE_COUNTRY in wanted:
+        heads[WHOLE_COUNTRY] = None
+    below = {code: [] for code, region in heads.items() if region is None or region.level != codes.VILLAGE}
+    parents = {region.pk: code for code, region in heads.items() if region is not None and code in below}
+    if below:
+        children = Q(parent_id__in=parents) | (Q(level=Region.Level.PROVINCE) if WHOLE_COUNTRY in below else Q())
+        for child in Region.objects.filter(children).order_by("code"):
+            below[parents.get(child.parent_id, WHOLE_COUNTRY)].append((child.code, child.name, child.kind))
     candidates = list(contest.candidates.order_by("ballot_number"))
-    name = region.name if region else contest.name
-    kind = region.kind if region else ""
-    if level == codes.VILLAGE:
-        (area,) = _areas(contest, candidates, [(code, name, kind)])
-        children = _station_lines(contest, candidates, code)
-    else:
-        children_regions = [(child.code, child.name, child.kind) for child in child_regions.order_by("code")]
-        area, *children = _areas(contest, candidates, [(code, name, kind), *children_regions])
-    return RegionPage(contest, area, level, _breadcrumbs(contest, code), children)
+    lines = [
+        ((code, region.name, region.kind) if region else (code, contest.name, ""), below.get(code, []))
+        for code, region in heads.items()
+    ]
+    areas = iter(_areas(contest, candidates, [line for head, children in lines for line in (head, *children)]))
+    villages = [code for code, region in heads.items() if region is not None and region.level == codes.VILLAGE]
+    stations = _station_lines(contest, candidates, {regions[code].pk: code for code in villages})
+    names = _names(heads)
+    pages = {}
+    for (head, children), (code, region) in zip(lines, heads.items()):
+        area = next(areas)
+        found = [next(areas) for _child in children] if code in below else stations.get(code, [])
+        level = region.level if region else 0
+        pages[code] = RegionPage(contest, area, level, _breadcrumbs(contest, code, names), found)
+    return pages
 
 
-def _station_lines(contest, candidates, village_code):
-    stations = list(PollingStation.objects.filter(village__code=village_code).order_by("number"))
+def _station_lines(contest, candidates, villages):
+    """{village code: [StationLine]} for villages: {village pk: code}."""
+    if not villages:
+        return {}
+    stations = list(PollingStation.objects.filter(village_id__in=villages).order_by("village_id", "number"))
     tallies = {
         tally.station_id: tally
         for tally in Tally.objects.filter(contest=contest, station__in=stations).select_related("current_revision")
@@ -314,12 +347,12 @@ def _station_lines(contest, candidates, village_code):
         revision__in=[tally.current_revision_id for tally in tallies.values() if tally.current_revision_id]
     ).values_list("revision_id", "candidate_id", "votes"):
         votes.setdefault(revision_id, {})[candidate_id] = count
-    lines = []
+    lines = {code: [] for code in villages.values()}
     for station in stations:
         tally = tallies.get(station.pk)
         current = tally.current_revision if tally else None
         state = tally.state if tally else Tally.State.EMPTY
-        lines.append(
+        lines[villages[station.village_id]].append(
             StationLine(
                 code=station.code,
                 number=station.number,
@@ -363,53 +396,70 @@ _CHANGE_FIELDS = ["valid_votes", "invalid_votes", "total_votes", "ballots_receiv
 
 
 def station_page(contest, station_code):
+    page = station_pages(contest, [station_code]).get(station_code)
+    if page is None:
+        raise Http404("no such TPS in this contest")
+    return page
+
+
+def station_pages(contest, station_codes):
+    """{code: StationPage} for many TPS of the contest's area, in about ten queries however many (see region_pages).
+
+    A code of no TPS in the area is left out.
+    """
     from uploads.models import Scan  # uploads builds on results: imported here, not at module load
 
-    station = PollingStation.objects.select_related("village").filter(code=station_code).first()
-    if station is None or not contest.covers(station.code):
-        raise Http404("no such TPS in this contest")
-    tally = Tally.objects.filter(contest=contest, station=station).select_related("current_revision").first()
+    stations = [
+        station
+        for station in PollingStation.objects.select_related("village").filter(code__in=set(station_codes))
+        if contest.covers(station.code)
+    ]
+    tallies = {
+        tally.station_id: tally
+        for tally in Tally.objects.filter(contest=contest, station__in=stations).select_related("current_revision")
+    }
     candidates = list(contest.candidates.order_by("ballot_number"))
-    revisions = (
-        list(
-            TallyRevision.objects.published()
-            .filter(tally=tally)
-            .with_numbers()
-            .select_related("tally__contest__election")
-            .order_by("number")
+    revisions, scans, several_scans = {}, {}, set()
+    if tallies:
+        forms = [tally.pk for tally in tallies.values()]
+        published = TallyRevision.objects.published().filter(tally__in=forms).with_numbers()
+        for revision in published.select_related("tally__contest__election").order_by("tally_id", "number"):
+            revisions.setdefault(revision.tally_id, []).append(revision)
+        ready = Scan.objects.filter(tally__in=forms, status=Scan.Status.READY).exclude(web="")
+        for scan in ready.order_by("tally_id", "page", "pk"):
+            scans.setdefault(scan.tally_id, []).append(scan)
+        several_scans = Tally.objects.filter(pk__in=forms).read_from_several_scans()
+    names = _names([station.village.code for station in stations])
+    pages = {}
+    for station in stations:
+        tally = tallies.get(station.pk)
+        read = revisions.get(tally.pk, []) if tally else []
+        current = next((revision for revision in read if revision.pk == tally.current_revision_id), None)
+        history, before = [], None
+        for revision in read:
+            numbers = revision.numbers()
+            history.append((revision, _changes(before, numbers, candidates)))
+            before = numbers
+        history.reverse()
+        votes = {row.candidate_id: row.votes for row in current.candidate_votes.all()} if current is not None else {}
+        failures = current.failures() if current is not None else []
+        if current is not None and tally.pk in several_scans:
+            disagree = tally.scans_disagree()
+            if disagree:
+                failures = [*failures, disagree]
+        trail = _breadcrumbs(contest, station.village.code, names)
+        pages[station.code] = StationPage(
+            contest=contest,
+            station=station,
+            breadcrumbs=[*trail, (station.code, f"TPS {station.number:03d}")],
+            tally=tally,
+            current=current,
+            shares=shares_of(candidates, votes),
+            failures=failures,
+            revisions=history,
+            scans=scans.get(tally.pk, []) if tally else [],
         )
-        if tally
-        else []
-    )
-    current = next((revision for revision in revisions if revision.pk == tally.current_revision_id), None)
-    history, before = [], None
-    for revision in revisions:
-        numbers = revision.numbers()
-        history.append((revision, _changes(before, numbers, candidates)))
-        before = numbers
-    history.reverse()
-    votes = {row.candidate_id: row.votes for row in current.candidate_votes.all()} if current is not None else {}
-    failures = current.failures() if current is not None else []
-    if tally is not None and current is not None:
-        disagree = tally.scans_disagree()
-        if disagree:
-            failures = [*failures, disagree]
-    scans = (
-        list(Scan.objects.filter(tally=tally, status=Scan.Status.READY).exclude(web="").order_by("page", "pk"))
-        if tally
-        else []
-    )
-    return StationPage(
-        contest=contest,
-        station=station,
-        breadcrumbs=[*_breadcrumbs(contest, station.village.code), (station.code, f"TPS {station.number:03d}")],
-        tally=tally,
-        current=current,
-        shares=shares_of(candidates, votes),
-        failures=failures,
-        revisions=history,
-        scans=scans,
-    )
+    return pages
 
 
 def _changes(before, after, candidates):

@@ -64,7 +64,7 @@ from results import digests
 from results.models import Contest, Tally
 
 from . import signing
-from .site import Unchanged, file_of, site_pages
+from .site import Unchanged, file_of, read_ahead, site_pages
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ MANIFEST = "snapshot/manifest.json"
 SIGNATURE = "snapshot/manifest.json.sig"
 PUBLIC_KEY = "snapshot/public-key.pem"
 BASE = "_base"  # in a layer: the link to its base
+# Pages rendered together, their regions and TPS read in one batch (site.read_ahead): ~170 regions or 250 TPS.
+RENDER_BATCH = 1000
 TRASH = "trash"  # generations no longer read, for snapshot_trash_empty
 
 
@@ -452,7 +454,7 @@ class _Generation:
     def write(self, pages, progress=None):
         """Every page of `pages`; returns _Written."""
         progress = progress or self.progress
-        written, made, seen = _Written(), set(), set()
+        written, made, seen, due = _Written(), set(), set(), []
         for page in pages:
             if isinstance(page, Unchanged):  # a region or TPS the base holds as it is
                 seen.add(page.unit)
@@ -466,6 +468,7 @@ class _Generation:
                 seen.add(key)
             name = file_of(page.path)
             old = self.known.get(name)
+            later = False  # rendered with its batch, and counted then
             if base_version == page.version:
                 written.reused += 1
             elif old and old.get("version") == page.version:
@@ -473,17 +476,34 @@ class _Generation:
                 written.files[name] = old
                 written.reused += 1
             else:
-                body = page.render()
-                _write(self.target_prefix + name, body, made)
-                entry = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": page.version}
-                written.files[name] = entry
-                written.rendered += 1
+                due.append(page)
+                later = True
+                if len(due) == RENDER_BATCH:
+                    self._render(due, written, made, progress)
             if base_version != page.version:  # what the generation holds itself
                 written.versions[key] = page.version
-            if progress:
+            if progress and not later:
                 progress(1)
+        self._render(due, written, made, progress)
         written.seen = len(seen)
         return written
+
+    def _render(self, due, written, made, progress):
+        """Render and write the pages due, their regions and TPS read together first; empties `due`."""
+        read_ahead(due)
+        for page in due:
+            body = page.render()
+            name = file_of(page.path)
+            _write(self.target_prefix + name, body, made)
+            written.files[name] = {
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "size": len(body),
+                "version": page.version,
+            }
+            written.rendered += 1
+        if progress and due:
+            progress(len(due))
+        due.clear()
 
     def _link(self, name, made):
         source = self.previous_prefix + name

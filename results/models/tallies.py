@@ -15,6 +15,15 @@ class TallyQuerySet(models.QuerySet):
         """Forms with a published reading: the only ones the public side may read."""
         return self.filter(current_revision__isnull=False)
 
+    def read_from_several_scans(self):
+        """Ids of these forms with readings made from two or more different sets of scans, in one light query:
+        the only forms Tally.scans_disagree() can flag, and few."""
+        sets = {}
+        found = TallyRevision.objects.filter(tally__in=self).exclude(scan_digests=[])
+        for tally_id, scans in found.values_list("tally_id", "scan_digests"):
+            sets.setdefault(tally_id, set()).add(frozenset(scans))
+        return {tally_id for tally_id, scan_sets in sets.items() if len(scan_sets) > 1}
+
 
 class Tally(models.Model):
     """The C1 form of one contest at one TPS: its scans and its readings.
@@ -79,10 +88,10 @@ class Tally(models.Model):
         Two scans of one form whose numbers disagree are a sign of a second,
         different paper: shown, never settled automatically. None when all agree.
         """
-        read_from = self.revisions.exclude(scan_digests=[])
         # Most forms are read from one scan: one light query says so, before any numbers are loaded.
-        if len({frozenset(scans) for scans in read_from.values_list("scan_digests", flat=True)}) < 2:
+        if self.pk not in Tally.objects.filter(pk=self.pk).read_from_several_scans():
             return None
+        read_from = self.revisions.exclude(scan_digests=[])
         readings = {}
         for revision in read_from.with_numbers():
             document = digests.numbers_document(revision.numbers())
