@@ -12,7 +12,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
-from results import pages
+import snapshot.services
+from results import pages, selectors
 from results.models import WHOLE_COUNTRY, Contest, Region, Tally
 from results.services import tally_enter
 from snapshot.services import (
@@ -88,6 +89,24 @@ def test_a_second_snapshot_renders_only_the_pages_above_what_was_published(count
     document = json.loads((layer / f"api/v1/{contest}/tps/61.71.06.1001.002.json").read_text())
     assert document["current"]["document"]["candidates"] == {"1": 1, "2": 2, "3": 3}
     call_command("snapshot_verify", str(layer))
+
+
+def test_pages_rendered_in_batches_that_split_a_region_are_the_same_files(counted, monkeypatch):
+    """A build reads its regions and TPS a batch of pages at a time; a batch may end inside a region's six files."""
+    snapshot_build()
+    whole = {name: entry["sha256"] for name, entry in snapshot_files(current_dir()).items()}
+    monkeypatch.setattr(snapshot.services, "RENDER_BATCH", 4)
+    alone = []  # a region or TPS read by itself, not with its batch
+
+    def read_alone(read):
+        return lambda contest, code: alone.append(code) or read(contest, code)
+
+    for name in ("region_page", "station_page"):
+        monkeypatch.setattr(selectors, name, read_alone(getattr(selectors, name)))
+    assert snapshot_build(full=True).rendered == len(whole)
+    assert alone == []
+    batched = {name: entry["sha256"] for name, entry in snapshot_files(current_dir()).items()}
+    assert batched == whole
 
 
 def test_a_layer_keeps_what_the_layer_before_it_rendered_as_links(counted, settings):
@@ -244,14 +263,15 @@ def test_a_region_gone_from_the_site_makes_the_build_a_new_base_without_it(count
     call_command("snapshot_verify", str(current_dir()))
 
 
-def test_an_interrupted_snapshot_leaves_the_previous_one_current_and_whole(counted, settings):
+def test_an_interrupted_snapshot_leaves_the_previous_one_current_and_whole(counted, settings, monkeypatch):
     snapshot_build()
     before = current_dir()
     publish(counted, "61.71.06.1001.002", [1, 2, 3])
+    monkeypatch.setattr(snapshot.services, "RENDER_BATCH", 10)  # progress is told after each batch, 7 in all
 
     def interrupt_half_way(count, seen=[]):  # noqa: B006 - counts calls across the build
         seen.append(count)
-        if len(seen) == 10:
+        if len(seen) == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
