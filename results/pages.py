@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.functions import Length
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -159,35 +159,65 @@ def contests_document():
 _CONTESTS = TypeAdapter(list[schemas.ContestSummary])
 
 
+# The paths of a contest's pages differ only by their code: each shape (the area, a region, a TPS) is
+# reversed once per language and URL configuration, and the code put in. A page links to dozens of
+# regions, and reverse() for each link was about a tenth of the snapshot's rendering.
+_SAMPLES = {"region": "9081726354", "tps": "9081726354.1.2.3.4"}  # valid codes of each shape, unlike any slug
+_reversed = {}
+
+
+def address(name, contest=None, code=""):
+    """reverse(name) of one of the site's pages, or of a contest's area, region or TPS page: the same path."""
+    kwargs = route(contest, code) if contest is not None else None
+    shape = ("tps" if code.count(".") == 4 else "region") if kwargs and "code" in kwargs else None
+    contest_key = (kwargs["election"], kwargs["contest"]) if kwargs else None
+    key = (name, contest_key, shape, translation.get_language(), get_script_prefix(), get_urlconf())
+    path = _reversed.get(key)
+    if path is None:
+        if len(_reversed) > 10_000:
+            _reversed.clear()
+        path = reverse(name, kwargs={**kwargs, "code": _SAMPLES[shape]} if shape else kwargs)
+        _reversed[key] = path = path if not shape or path.count(_SAMPLES[shape]) == 1 else ""
+    if not shape:
+        return path
+    return path.replace(_SAMPLES[shape], code) if path else reverse(name, kwargs=kwargs)
+
+
 def page_url(contest, code=""):
     """The permalink of a contest's area, a region or a TPS in the current language."""
-    return reverse("results:region", kwargs=route(contest, code))
+    return address("results:region", contest, code)
 
 
 def api_url(contest, code="", fmt="json"):
     """The JSON or CSV twin of a page."""
-    kwargs = route(contest, code)
-    twin = "station" if code.count(".") == 4 else ("region" if "code" in kwargs else "area")
-    return reverse(f"api-1:{twin}_{fmt}", kwargs=kwargs)
+    twin = "station" if code.count(".") == 4 else ("region" if code and code != contest.area_code else "area")
+    return address(f"api-1:{twin}_{fmt}", contest, code)
+
+
+def _other_language():
+    return "en" if translation.get_language() == "id" else "id"
 
 
 def language_switch(url_name, kwargs=None):
     """The same page in the other language: {"switch": its address, "switch_language": its code}."""
-    other = "en" if translation.get_language() == "id" else "id"
+    other = _other_language()
     with translation.override(other):
         return {"switch": reverse(url_name, kwargs=kwargs), "switch_language": other}
 
 
 def _urls(contest, code):
     """The page's links: itself, its twins, feed and widget, and the same page in the other language."""
-    kwargs = route(contest, code)
+    other = _other_language()
+    with translation.override(other):
+        switch = page_url(contest, code)
     return {
-        "here": reverse("results:region", kwargs=kwargs),
-        **language_switch("results:region", kwargs),
+        "here": page_url(contest, code),
+        "switch": switch,
+        "switch_language": other,
         "api_json": api_url(contest, code, "json"),
         "api_csv": api_url(contest, code, "csv"),
-        "feed": reverse("results:feed", kwargs=kwargs),
-        "widget": reverse("results:widget", kwargs=kwargs),
+        "feed": address("results:feed", contest, code),
+        "widget": address("results:widget", contest, code),
     }
 
 

@@ -131,7 +131,6 @@ def _contest_pages(contest, salt, reader, unchanged):
     codes = ([WHOLE_COUNTRY] if root == WHOLE_COUNTRY else []) + list(
         regions.order_by("code").values_list("code", flat=True)
     )
-    address = _Addresses(contest)
     languages = [language for language, _name in settings.LANGUAGES]
     for code in codes:
         version, unit = f"{salt}:{versions.get(code, 0)}", f"{contest.pk}:{code}"
@@ -140,20 +139,20 @@ def _contest_pages(contest, salt, reader, unchanged):
             continue
         for language in languages:
             yield SitePage(
-                address("page", code, language),
+                _address(contest, "page", code, language),
                 version,
                 _Render(reader, "region", contest, code, "page", language),
                 unit,
             )
             yield SitePage(
-                address("widget", code, language),
+                _address(contest, "widget", code, language),
                 version,
                 _Render(reader, "region", contest, code, "widget", language),
                 unit,
             )
         for kind in ("json", "csv"):
             yield SitePage(
-                address(kind, code, DEFAULT_LANGUAGE),
+                _address(contest, kind, code, DEFAULT_LANGUAGE),
                 version,
                 _Render(reader, "region", contest, code, kind, DEFAULT_LANGUAGE),
                 unit,
@@ -166,50 +165,28 @@ def _contest_pages(contest, salt, reader, unchanged):
             continue
         for language in languages:
             yield SitePage(
-                address("page", code, language), version, _Render(reader, "tps", contest, code, "page", language), unit
+                _address(contest, "page", code, language),
+                version,
+                _Render(reader, "tps", contest, code, "page", language),
+                unit,
             )
         for kind in ("json", "csv"):
             yield SitePage(
-                address(kind, code, DEFAULT_LANGUAGE),
+                _address(contest, kind, code, DEFAULT_LANGUAGE),
                 version,
                 _Render(reader, "tps", contest, code, kind, DEFAULT_LANGUAGE),
                 unit,
             )
 
 
-class _Addresses:
-    """The URL paths of a contest's pages, each shape reversed once and its code filled in.
-
-    reverse() for each of a national snapshot's ~3.8 million files took
-    minutes of every build, changed or not. A region's URL differs from
-    another's only by its code, so one reverse() per kind, language and shape
-    (the contest's area, a region, a TPS) is enough.
-    """
-
-    # Valid codes of each shape (a TPS code has four dots: its API twin differs), unlike any slug.
-    SAMPLES = {"region": "9081726354", "tps": "9081726354.1.2.3.4"}
-
-    def __init__(self, contest):
-        self.contest = contest
-        self.templates = {}
-
-    def __call__(self, kind, code, language):
-        shape = "area" if code == self.contest.area_code else ("tps" if code.count(".") == 4 else "region")
-        key = (kind, shape, language)
-        template = self.templates.get(key)
-        if template is None:
-            sample = self.SAMPLES.get(shape, code)
-            with translation.override(language):
-                template = self.templates[key] = self._reverse(kind, sample), sample
-        path, sample = template
-        return path.replace(sample, code) if shape != "area" else path
-
-    def _reverse(self, kind, code):
+def _address(contest, kind, code, language):
+    """The URL path of a region's or TPS's page, widget, JSON or CSV in `language`."""
+    with translation.override(language):
         if kind == "page":
-            return pages.page_url(self.contest, code)
+            return pages.page_url(contest, code)
         if kind == "widget":
-            return reverse("results:widget", kwargs=pages.route(self.contest, code))
-        return pages.api_url(self.contest, code, kind)
+            return pages.address("results:widget", contest, code)
+        return pages.api_url(contest, code, kind)
 
 
 class _Reader:

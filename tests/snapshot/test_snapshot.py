@@ -28,7 +28,6 @@ from snapshot.services import (
     snapshot_files,
     snapshot_trash_empty,
 )
-from snapshot.site import _Addresses
 from snapshot.tasks import refresh_snapshot
 from tests.factories import ContestFactory, RegionFactory
 from tests.results.conftest import c1
@@ -394,20 +393,24 @@ def test_public_pages_come_from_the_snapshot_when_the_database_is_gone(client, k
 def test_every_page_address_is_the_one_reverse_gives(counted, kalbar):
     """Addresses are reversed once per shape and filled in with each code: the same as reversing each one."""
     nationwide = ContestFactory(election=counted.election, scope=Contest.Scope.NATIONAL, region=None, slug="presiden-9")
+    odd = ContestFactory(election=counted.election, slug="pilkada-9081726354")  # a slug holding the sample code
     codes = ["", WHOLE_COUNTRY, "61", "61.71", "61.71.06", "61.71.06.1001", "61.71.06.1001.001", "61.71.06.1001.012"]
-    for contest in (counted, nationwide):
-        address = _Addresses(contest)
+    for contest in (counted, nationwide, odd):
         for code in codes:
+            kwargs = {"election": contest.election.slug, "contest": contest.slug}
+            if code and code != contest.area_code:
+                kwargs["code"] = code
+            twin = "station" if code.count(".") == 4 else "region" if "code" in kwargs else "area"
             for language in ("id", "en"):
                 with translation.override(language):
-                    expected = {
-                        "page": pages.page_url(contest, code),
-                        "widget": reverse("results:widget", kwargs=pages.route(contest, code)),
-                        "json": pages.api_url(contest, code, "json"),
-                        "csv": pages.api_url(contest, code, "csv"),
-                    }
-                for kind, path in expected.items():
-                    assert address(kind, code or contest.area_code, language) == path, (contest, code, kind)
+                    assert pages.page_url(contest, code) == reverse("results:region", kwargs=kwargs)
+                    assert pages.address("results:widget", contest, code) == reverse("results:widget", kwargs=kwargs)
+                    assert pages.address("results:feed", contest, code) == reverse("results:feed", kwargs=kwargs)
+                    for fmt in ("json", "csv"):
+                        assert pages.api_url(contest, code, fmt) == reverse(f"api-1:{twin}_{fmt}", kwargs=kwargs)
+    for name in ("results:home", "results:search", "api-1:openapi-view"):
+        with translation.override("en"):
+            assert pages.address(name) == reverse(name)
 
 
 def test_the_manifest_is_json_with_one_file_a_line():
