@@ -429,11 +429,12 @@ def in_slice(page):
 class Stop(KeyboardInterrupt):
     pass
 
-times, cpu = [], []
+times, cpu, counts = [], [], []
 
-def progress(n):
+def progress(n):  # told after each batch of pages rendered (snapshot.services.RENDER_BATCH)
     times.append(time.perf_counter())
     cpu.append(time.process_time())
+    counts.append(n)
     if times[-1] - times[0] >= seconds:
         raise Stop
 
@@ -446,7 +447,7 @@ if mode in ("regions", "stations"):
         services.snapshot_build(full=True, progress=progress)
     except Stop:
         pass
-    result.update(pages=len(times) - 1, seconds=times[-1] - times[0], cpu=cpu[-1] - cpu[0],
+    result.update(pages=sum(counts[1:]), seconds=times[-1] - times[0], cpu=cpu[-1] - cpu[0],
                   before_first=times[0] - start)
 elif mode == "enumerate":  # the whole national site, every page named, against a base that holds all of it
     rounds = {"named": [], "skipped": []}
