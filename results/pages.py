@@ -166,32 +166,42 @@ _SAMPLES = {"region": "9081726354", "tps": "9081726354.1.2.3.4"}  # valid codes 
 _reversed = {}
 
 
-def address(name, contest=None, code=""):
-    """reverse(name) of one of the site's pages, or of a contest's area, region or TPS page: the same path."""
-    kwargs = route(contest, code) if contest is not None else None
-    shape = ("tps" if code.count(".") == 4 else "region") if kwargs and "code" in kwargs else None
-    contest_key = (kwargs["election"], kwargs["contest"]) if kwargs else None
-    key = (name, contest_key, shape, translation.get_language(), get_script_prefix(), get_urlconf())
+def address(name, contest=None, code="", language=None):
+    """reverse(name) of one of the site's pages, or of a contest's area, region or TPS page: the same path.
+
+    In `language`, else the current one.
+    """
+    language = language or translation.get_language()
+    slugs = shape = None
+    if contest is not None:
+        slugs = (contest.election.slug, contest.slug)
+        if code and code != contest.area_code:
+            shape = "tps" if code.count(".") == 4 else "region"
+    key = (name, slugs, shape, language, get_script_prefix(), get_urlconf())
     path = _reversed.get(key)
     if path is None:
         if len(_reversed) > 10_000:
             _reversed.clear()
-        path = reverse(name, kwargs={**kwargs, "code": _SAMPLES[shape]} if shape else kwargs)
+        with translation.override(language):
+            path = reverse(name, kwargs=route(contest, _SAMPLES[shape] if shape else "") if contest else None)
         _reversed[key] = path = path if not shape or path.count(_SAMPLES[shape]) == 1 else ""
     if not shape:
         return path
-    return path.replace(_SAMPLES[shape], code) if path else reverse(name, kwargs=kwargs)
+    if not path:  # a slug holding the sample code: reversed each time
+        with translation.override(language):
+            return reverse(name, kwargs=route(contest, code))
+    return path.replace(_SAMPLES[shape], code)
 
 
-def page_url(contest, code=""):
-    """The permalink of a contest's area, a region or a TPS in the current language."""
-    return address("results:region", contest, code)
+def page_url(contest, code="", language=None):
+    """The permalink of a contest's area, a region or a TPS, in `language` or the current one."""
+    return address("results:region", contest, code, language)
 
 
-def api_url(contest, code="", fmt="json"):
+def api_url(contest, code="", fmt="json", language=None):
     """The JSON or CSV twin of a page."""
     twin = "station" if code.count(".") == 4 else ("region" if code and code != contest.area_code else "area")
-    return address(f"api-1:{twin}_{fmt}", contest, code)
+    return address(f"api-1:{twin}_{fmt}", contest, code, language)
 
 
 def _other_language():
@@ -208,11 +218,9 @@ def language_switch(url_name, kwargs=None):
 def _urls(contest, code):
     """The page's links: itself, its twins, feed and widget, and the same page in the other language."""
     other = _other_language()
-    with translation.override(other):
-        switch = page_url(contest, code)
     return {
         "here": page_url(contest, code),
-        "switch": switch,
+        "switch": page_url(contest, code, other),
         "switch_language": other,
         "api_json": api_url(contest, code, "json"),
         "api_csv": api_url(contest, code, "csv"),

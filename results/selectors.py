@@ -8,6 +8,7 @@ unverified number cannot reach the public by any path.
 
 import dataclasses
 import datetime
+import functools
 import time
 from decimal import Decimal
 
@@ -81,12 +82,12 @@ class Area:
     totals: Totals
     shares: list
 
-    @property
+    @functools.cached_property
     def leader(self):
         ranked = sorted(self.shares, key=lambda share: (-share.votes, share.candidate.ballot_number))
         return ranked[0] if ranked and ranked[0].votes else None
 
-    @property
+    @functools.cached_property
     def margin(self):
         """Percentage points between the leader and the runner-up."""
         ranked = sorted((share.percent for share in self.shares), reverse=True)
@@ -325,7 +326,7 @@ def region_pages(contest, wanted):
     stations = _station_lines(contest, candidates, {regions[code].pk: code for code in villages})
     names = _names(heads)
     pages = {}
-    for (head, children), (code, region) in zip(lines, heads.items()):
+    for (_head, children), (code, region) in zip(lines, heads.items()):
         area = next(areas)
         found = [next(areas) for _child in children] if code in below else stations.get(code, [])
         level = region.level if region else 0

@@ -181,12 +181,11 @@ def _contest_pages(contest, salt, reader, unchanged):
 
 def _address(contest, kind, code, language):
     """The URL path of a region's or TPS's page, widget, JSON or CSV in `language`."""
-    with translation.override(language):
-        if kind == "page":
-            return pages.page_url(contest, code)
-        if kind == "widget":
-            return pages.address("results:widget", contest, code)
-        return pages.api_url(contest, code, kind)
+    if kind == "page":
+        return pages.page_url(contest, code, language)
+    if kind == "widget":
+        return pages.address("results:widget", contest, code, language)
+    return pages.api_url(contest, code, kind, language)
 
 
 class _Reader:
