@@ -59,7 +59,8 @@ after SLICE seconds of rendering:
   as it is (its index of versions only: its files would take hours to
   render, and a layer build never opens them), MINUTE_FORMS more TPS
   published (default 5,700: ~95 a second), then `snapshot_build()` with one
-  process per core: pages rendered, seconds, and the share of a minute.
+  process per core, twice (the first layer set aside before the second):
+  pages rendered, seconds, and the share of a minute.
 
 Rates are given per wall second and per CPU second of the build process
 (PostgreSQL's CPU not counted), since other work shares the machine.
@@ -474,7 +475,7 @@ print(json.dumps(result))
 
 
 MINUTE_SCRIPT = """
-import json, random, sys, time, django
+import json, random, shutil, sys, time, django
 django.setup()
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -517,10 +518,18 @@ for pk in random.Random(95).sample(free, forms):
     )
     tally_enter(tally=form, numbers=numbers, entered_by=first)
     tally_enter(tally=form, numbers=numbers, entered_by=second)
-start = time.perf_counter()
-built = services.snapshot_build()
-print(json.dumps({"rendered": built.rendered, "seconds": built.seconds, "wall": time.perf_counter() - start,
-                  "files": built.files, "base": built.base}))
+# The same minute built twice from the same base (the first layer set aside in between): the machine is noisy.
+builds = []
+for attempt in range(2):
+    if attempt:
+        (root / "current").unlink()
+        (root / "current").symlink_to("generations/00000001")
+        shutil.rmtree(root / "generations" / f"{built.generation:08d}")
+    start = time.perf_counter()
+    built = services.snapshot_build()
+    builds.append({"rendered": built.rendered, "seconds": built.seconds, "wall": time.perf_counter() - start,
+                   "files": built.files, "base": built.base})
+print(json.dumps(builds))
 """
 
 
@@ -611,12 +620,14 @@ def national_report(results, regions, stations, published, village):
         + " and ".join(f"{seconds:.1f} s" for seconds in skipped)
         + f". Skipped / named: {sum(skipped) / sum(named):.2f}."
     )
-    minute = results["minute"]
+    builds = results["minute"]
+    seconds = [build["seconds"] for build in builds]
+    mean = sum(seconds) / len(seconds)
     print(
         f"A minute of the national peak ({MINUTE_FORMS:,} TPS published), built as a layer over a base holding the"
-        f" rest ({os.cpu_count()} processes): {minute['rendered']:,} pages rendered in {minute['seconds']:.1f} s"
-        f" ({minute['rendered'] / minute['seconds']:.0f} pages/s): {minute['seconds'] / 60:.2f} of the minute it"
-        " stands for."
+        f" rest ({os.cpu_count()} processes), twice from the same base: {builds[0]['rendered']:,} pages rendered in "
+        + " and ".join(f"{value:.1f} s" for value in seconds)
+        + f" ({builds[0]['rendered'] / mean:.0f} pages/s): {mean / 60:.2f} of the minute it stands for."
     )
 
 

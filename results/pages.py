@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.functions import Length
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -177,7 +177,9 @@ def address(name, contest=None, code="", language=None):
         slugs = (contest.election.slug, contest.slug)
         if code and code != contest.area_code:
             shape = "tps" if code.count(".") == 4 else "region"
-    key = (name, slugs, shape, language, get_script_prefix(), get_urlconf())
+    # The URL configuration is the settings' (no request here sets its own): get_urlconf() would cost as much
+    # as all the rest of this call.
+    key = (name, slugs, shape, language, get_script_prefix(), settings.ROOT_URLCONF)
     path = _reversed.get(key)
     if path is None:
         if len(_reversed) > 10_000:
