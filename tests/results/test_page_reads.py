@@ -72,8 +72,10 @@ def test_the_whole_country_and_its_provinces_are_read_together(kalbar):
     assert [child.code for child in together[WHOLE_COUNTRY].children] == ["61"]
     assert [child.code for child in together["61"].children] == ["61.71", "61.72"]
     assert together[WHOLE_COUNTRY] == selectors.region_page(national, WHOLE_COUNTRY)
-    with pytest.raises(Http404):
-        selectors.region_page(kalbar["province"].contests.first() or ContestFactory(), WHOLE_COUNTRY)
+    regional = ContestFactory(region=kalbar["province"], slug="gubernur")
+    with pytest.raises(Http404):  # a regional contest has no page for the whole country
+        selectors.region_page(regional, WHOLE_COUNTRY)
+    assert selectors.region_pages(regional, [WHOLE_COUNTRY, "61"]).keys() == {"61"}
 
 
 def test_reading_many_regions_or_tps_takes_as_many_queries_as_reading_two(forms):
