@@ -11,6 +11,7 @@ from results.models import WHOLE_COUNTRY, Contest, Tally
 from results.services import tally_correct, tally_enter
 from tests.factories import CandidateFactory, ContestFactory
 from tests.results.conftest import c1
+from uploads.models import Scan
 
 REGIONS = ["61", "61.71", "61.71.06", "61.71.06.1001", "61.71.06.1002", "61.72", "61.72.01.1001"]
 STATIONS = ["61.71.06.1001.001", "61.71.06.1001.002", "61.72.01.1001.001"]
@@ -18,7 +19,10 @@ STATIONS = ["61.71.06.1001.001", "61.71.06.1001.002", "61.72.01.1001.001"]
 
 @pytest.fixture
 def forms(kalbar, governor, officers):
-    """A corrected TPS, one read from two scans that disagree (flagged), and one waiting for its second entry."""
+    """A corrected TPS, one read from two scans that disagree (flagged), and one waiting for its second entry.
+
+    Each published form has a ready scan: its rows only, as ingest leaves them; a page only links the files.
+    """
     first, second, third = officers
     corrected = Tally.objects.create(contest=governor, station=kalbar["tps_bansir_laut_1"])
     for officer in (first, second):
@@ -28,6 +32,19 @@ def forms(kalbar, governor, officers):
     for officer in (first, second):
         tally_enter(tally=flagged, numbers=c1([10, 20, 30]), entered_by=officer, scan_digests=["a" * 64])
     tally_correct(tally=flagged, numbers=c1([10, 20, 31]), entered_by=third, reason="page 2", scan_digests=["b" * 64])
+    for page, (form, digest) in enumerate(((corrected, "c"), (flagged, "a"), (flagged, "b")), start=1):
+        Scan.objects.create(
+            sha256=digest * 64,
+            tally=form,
+            page=page,
+            raw=f"raw/{digest}.jpg",
+            original_name=f"{digest}.jpg",
+            size_bytes=1,
+            uploaded_by=first,
+            status=Scan.Status.READY,
+            web=f"scans/{digest}.webp",
+            web_sha256=digest * 64,
+        )
     waiting = Tally.objects.create(contest=governor, station=kalbar["tps_pasiran_1"])
     tally_enter(tally=waiting, numbers=c1([9, 9, 9]), entered_by=officers[0].__class__.objects.create_superuser("su"))
     return governor
@@ -58,6 +75,7 @@ def test_tps_read_together_are_the_pages_read_one_by_one(forms):
     assert list(together) == STATIONS
     assert [failure.rule for failure in together["61.71.06.1001.002"].failures] == ["scans_disagree"]
     assert len(together["61.71.06.1001.001"].revisions) == 2 and together["61.72.01.1001.001"].current is None
+    assert [scan.page for scan in together["61.71.06.1001.002"].scans] == [2, 3]
     for code in STATIONS:
         alone = selectors.station_page(forms, code)
         assert together[code] == alone
